@@ -700,8 +700,8 @@ pub mod types {
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         ///The IDs of plans associated with the Promo Code.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub plan_ids: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub plan_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<Status>,
         ///The number of total uses remaining for the Promo Code.

@@ -1,0 +1,432 @@
+//! The Fynn emulator: coupons.
+//!
+//! Rules (docs.fynn.eu, see openapi/fynn.yaml): `type` decides which of `percentage` (whole
+//! percent) and `fixedAmount` is required and the other must be null; `frequency: limited` needs
+//! `frequencyInterval`; PUT replaces the whole coupon (an omitted field takes its default); once a
+//! coupon is redeemed it can be neither changed nor deleted; the list is paged with `page` and
+//! `limit` (0 < limit < 100) and shows fewer fields than the detail. Errors follow API Platform:
+//! 400 for malformed input, 404, 422 with `violations` for rule breaks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use promohub_clients::fynn::types as api;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::control::{RedeemError, Redemption};
+use crate::{Provider, Shared};
+
+#[derive(Default)]
+pub(crate) struct Store {
+    coupons: Vec<Coupon>,
+}
+
+#[derive(Clone)]
+struct Coupon {
+    id: String,
+    fields: api::CouponWrite,
+    created_at: String,
+    updated_at: String,
+    redemptions: u64,
+    redemptions_by_customer: HashMap<String, u64>,
+}
+
+/// Fynn writes timestamps with an explicit offset: `2021-01-01T00:00:00+00:00`.
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// Fields that are nullable with a `null` default: absent on the wire means null.
+const NULLABLE: [&str; 6] = [
+    "percentage",
+    "fixedAmount",
+    "frequencyInterval",
+    "maxRedemptions",
+    "maxRedemptionsPerCustomer",
+    "expiresAt",
+];
+const REFERENCES: [&str; 4] = [
+    "limitedToPlans",
+    "excludedFromPlans",
+    "limitedToProducts",
+    "excludedFromProducts",
+];
+
+impl Coupon {
+    fn detail(&self) -> Value {
+        let mut value = serde_json::to_value(&self.fields).unwrap_or_else(|_| json!({}));
+        if let Some(object) = value.as_object_mut() {
+            for field in REFERENCES {
+                object.entry(field).or_insert_with(|| json!([]));
+            }
+            object.insert("id".into(), json!(self.id));
+            object.insert("createdAt".into(), json!(self.created_at));
+            object.insert("updatedAt".into(), json!(self.updated_at));
+            object.insert("reedemptions".into(), json!(self.redemptions > 0));
+        }
+        value
+    }
+
+    /// The list view leaves out what the documented list example does not show.
+    fn summary(&self) -> Value {
+        let mut value = self.detail();
+        if let Some(object) = value.as_object_mut() {
+            object.remove("maxRedemptionsPerCustomer");
+            for field in REFERENCES {
+                object.remove(field);
+            }
+        }
+        value
+    }
+}
+
+impl Store {
+    fn code_taken(&self, code: &str, except: Option<&str>) -> bool {
+        self.coupons
+            .iter()
+            .any(|c| c.fields.code.eq_ignore_ascii_case(code) && Some(c.id.as_str()) != except)
+    }
+
+    pub(crate) fn redeem(&mut self, redemption: &Redemption) -> Result<Value, RedeemError> {
+        let coupon = self
+            .coupons
+            .iter_mut()
+            .find(|c| {
+                redemption.id.as_deref() == Some(c.id.as_str())
+                    || redemption
+                        .code
+                        .as_deref()
+                        .is_some_and(|code| c.fields.code.eq_ignore_ascii_case(code))
+            })
+            .ok_or(RedeemError::NotFound)?;
+        let fields = &coupon.fields;
+        if !fields.is_enabled {
+            return Err(RedeemError::Refused("the coupon is disabled".into()));
+        }
+        if fields.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+            return Err(RedeemError::Refused("the coupon has expired".into()));
+        }
+        if fields
+            .max_redemptions
+            .is_some_and(|max| coupon.redemptions >= u64::try_from(max).unwrap_or(0))
+        {
+            return Err(RedeemError::Refused(
+                "the coupon has reached maxRedemptions".into(),
+            ));
+        }
+        let customer = redemption.customer.clone().unwrap_or_default();
+        let by_customer = coupon
+            .redemptions_by_customer
+            .get(&customer)
+            .copied()
+            .unwrap_or(0);
+        if fields
+            .max_redemptions_per_customer
+            .is_some_and(|max| by_customer >= u64::try_from(max).unwrap_or(0))
+        {
+            return Err(RedeemError::Refused(
+                "the customer has reached maxRedemptionsPerCustomer".into(),
+            ));
+        }
+        coupon.redemptions += 1;
+        *coupon.redemptions_by_customer.entry(customer).or_default() += 1;
+        Ok(coupon.detail())
+    }
+}
+
+/// An API Platform problem document.
+pub(crate) fn problem(status: StatusCode, detail: &str) -> Response {
+    problem_with(status, detail, Vec::new())
+}
+
+fn problem_with(status: StatusCode, detail: &str, violations: Vec<(&str, String)>) -> Response {
+    let title = match status.as_u16() {
+        422 => "An error occurred",
+        _ => status.canonical_reason().unwrap_or("An error occurred"),
+    };
+    let mut body = json!({
+        "type": format!("/errors/{}", status.as_u16()),
+        "title": title,
+        "detail": detail,
+        "status": status.as_u16(),
+    });
+    if !violations.is_empty() {
+        body["violations"] = violations
+            .into_iter()
+            .map(|(path, message)| json!({ "propertyPath": path, "message": message }))
+            .collect();
+    }
+    (status, Json(body)).into_response()
+}
+
+fn violation(path: &str, message: impl Into<String>) -> Response {
+    let message = message.into();
+    problem_with(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &format!("{path}: {message}"),
+        vec![(path, message)],
+    )
+}
+
+/// Parses a create or replace body: absent nullable fields are null, as their defaults say.
+fn parse_write(body: &Bytes) -> Result<api::CouponWrite, Response> {
+    let mut raw: Value = Provider::Fynn.parse_body(body)?;
+    let Some(object) = raw.as_object_mut() else {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "The body must be a JSON object",
+        ));
+    };
+    for field in NULLABLE {
+        object.entry(field).or_insert(Value::Null);
+    }
+    serde_json::from_value(raw).map_err(|e| {
+        problem_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &e.to_string(),
+            vec![("", e.to_string())],
+        )
+    })
+}
+
+/// The rules beyond the schema; the first one broken.
+fn validate(coupon: &api::CouponWrite) -> Result<(), Response> {
+    if coupon.code.trim().is_empty() {
+        return Err(violation("code", "This value should not be blank."));
+    }
+    if coupon.name.trim().is_empty() {
+        return Err(violation("name", "This value should not be blank."));
+    }
+    match coupon.type_ {
+        api::CouponType::Percentage => match coupon.percentage {
+            None => return Err(violation("percentage", "This value should not be null.")),
+            Some(p) if !(1..=100).contains(&p) => {
+                return Err(violation(
+                    "percentage",
+                    "This value should be between 1 and 100.",
+                ));
+            }
+            Some(_) if coupon.fixed_amount.is_some() => {
+                return Err(violation("fixedAmount", "This value should be null."));
+            }
+            Some(_) => {}
+        },
+        api::CouponType::FixedAmount => match &coupon.fixed_amount {
+            None => return Err(violation("fixedAmount", "This value should not be null.")),
+            Some(amount) if amount.amount <= 0 => {
+                return Err(violation(
+                    "fixedAmount.amount",
+                    "This value should be positive.",
+                ));
+            }
+            Some(amount)
+                if amount.currency.len() != 3
+                    || !amount.currency.bytes().all(|b| b.is_ascii_uppercase()) =>
+            {
+                return Err(violation(
+                    "fixedAmount.currency",
+                    "This value is not a valid currency.",
+                ));
+            }
+            Some(_) if coupon.percentage.is_some() => {
+                return Err(violation("percentage", "This value should be null."));
+            }
+            Some(_) => {}
+        },
+    }
+    match (coupon.frequency, coupon.frequency_interval) {
+        (api::Frequency::Limited, None) => {
+            return Err(violation(
+                "frequencyInterval",
+                "This value should not be null.",
+            ));
+        }
+        (api::Frequency::Limited, Some(n)) if n < 1 => {
+            return Err(violation(
+                "frequencyInterval",
+                "This value should be positive.",
+            ));
+        }
+        (api::Frequency::Once | api::Frequency::Lifetime, Some(_)) => {
+            return Err(violation("frequencyInterval", "This value should be null."));
+        }
+        _ => {}
+    }
+    for (field, value) in [
+        ("maxRedemptions", coupon.max_redemptions),
+        (
+            "maxRedemptionsPerCustomer",
+            coupon.max_redemptions_per_customer,
+        ),
+    ] {
+        if value.is_some_and(|v| v < 1) {
+            return Err(violation(field, "This value should be positive."));
+        }
+    }
+    Ok(())
+}
+
+fn not_found(id: &str) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        &format!("Coupon \"{id}\" not found."),
+    )
+}
+
+fn redeemed() -> Response {
+    problem(
+        StatusCode::BAD_REQUEST,
+        "This coupon has been redeemed and can no longer be edited or deleted.",
+    )
+}
+
+pub(crate) fn routes() -> OpenApiRouter<Arc<Shared>> {
+    OpenApiRouter::new()
+        .routes(routes!(get_coupons, create_coupon))
+        .routes(routes!(get_coupon, update_coupon, delete_coupon))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct Page {
+    /// The collection page number (default 1).
+    page: Option<i64>,
+    /// The number of items per page (default 30, 0 < limit < 100).
+    limit: Option<i64>,
+}
+
+/// Get all coupons, paged, oldest first.
+#[utoipa::path(get, path = "/coupons", tag = "fynn", operation_id = "fynn_get_coupons",
+    params(Page),
+    responses((status = 200, description = "`{\"data\": [...], \"meta\": {\"pagination\": ...}}`"),
+              (status = 400, description = "Bad page or limit")))]
+async fn get_coupons(
+    State(shared): State<Arc<Shared>>,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(page)) = page else {
+        return problem(StatusCode::BAD_REQUEST, "page and limit must be integers");
+    };
+    let number = page.page.unwrap_or(1);
+    let limit = page.limit.unwrap_or(30);
+    if number < 1 {
+        return problem(StatusCode::BAD_REQUEST, "Page should not be less than 1");
+    }
+    if !(1..100).contains(&limit) {
+        return problem(StatusCode::BAD_REQUEST, "Limit should be between 1 and 99");
+    }
+    let world = shared.world();
+    let all = &world.fynn.coupons;
+    let (number, limit) = (number as usize, limit as usize);
+    let items: Vec<Value> = all
+        .iter()
+        .skip((number - 1).saturating_mul(limit))
+        .take(limit)
+        .map(Coupon::summary)
+        .collect();
+    Json(json!({
+        "data": items,
+        "meta": { "pagination": {
+            "totalItems": all.len(),
+            "itemsPerPage": limit,
+            "currentPage": number,
+            "lastPage": all.len().div_ceil(limit).max(1),
+            "pageTotalItems": items.len(),
+        }},
+    }))
+    .into_response()
+}
+
+/// Create a coupon.
+#[utoipa::path(post, path = "/coupons", tag = "fynn", operation_id = "fynn_create_coupon",
+    request_body(content = Object, content_type = "application/json", description = "Fynn Coupon-CouponWrite"),
+    responses((status = 201, description = "The coupon"), (status = 400, description = "Malformed"),
+              (status = 422, description = "Rule broken, e.g. code already used")))]
+async fn create_coupon(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let fields = match parse_write(&body).and_then(|f| validate(&f).map(|()| f)) {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
+    let mut world = shared.world();
+    if world.fynn.code_taken(&fields.code, None) {
+        return violation("code", "This value is already used.");
+    }
+    let at = now();
+    let coupon = Coupon {
+        id: uuid::Uuid::new_v4().to_string(),
+        fields,
+        created_at: at.clone(),
+        updated_at: at,
+        redemptions: 0,
+        redemptions_by_customer: HashMap::new(),
+    };
+    let detail = coupon.detail();
+    world.fynn.coupons.push(coupon);
+    (StatusCode::CREATED, Json(detail)).into_response()
+}
+
+/// Get a coupon (undocumented by Fynn; assumed, see openapi/fynn.yaml).
+#[utoipa::path(get, path = "/coupons/{id}", tag = "fynn", operation_id = "fynn_get_coupon",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The coupon"), (status = 404, description = "Unknown id")))]
+async fn get_coupon(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    match shared.world().fynn.coupons.iter().find(|c| c.id == id) {
+        Some(coupon) => Json(coupon.detail()).into_response(),
+        None => not_found(&id),
+    }
+}
+
+/// Update a coupon: replaces it whole. Refused once the coupon was redeemed.
+#[utoipa::path(put, path = "/coupons/{id}", tag = "fynn", operation_id = "fynn_update_coupon",
+    request_body(content = Object, content_type = "application/json", description = "Fynn Coupon-CouponWrite (full replacement)"),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The coupon"), (status = 400, description = "Malformed, or redeemed"),
+              (status = 404, description = "Unknown id"), (status = 422, description = "Rule broken")))]
+async fn update_coupon(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut world = shared.world();
+    let Some(index) = world.fynn.coupons.iter().position(|c| c.id == id) else {
+        return not_found(&id);
+    };
+    if world.fynn.coupons[index].redemptions > 0 {
+        return redeemed();
+    }
+    let fields = match parse_write(&body).and_then(|f| validate(&f).map(|()| f)) {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
+    if world.fynn.code_taken(&fields.code, Some(&id)) {
+        return violation("code", "This value is already used.");
+    }
+    let coupon = &mut world.fynn.coupons[index];
+    coupon.fields = fields;
+    coupon.updated_at = now();
+    Json(coupon.detail()).into_response()
+}
+
+/// Delete a coupon (undocumented by Fynn; assumed). Refused once the coupon was redeemed.
+#[utoipa::path(delete, path = "/coupons/{id}", tag = "fynn", operation_id = "fynn_delete_coupon",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 400, description = "Redeemed"),
+              (status = 404, description = "Unknown id")))]
+async fn delete_coupon(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let mut world = shared.world();
+    let Some(index) = world.fynn.coupons.iter().position(|c| c.id == id) else {
+        return not_found(&id);
+    };
+    if world.fynn.coupons[index].redemptions > 0 {
+        return redeemed();
+    }
+    world.fynn.coupons.remove(index);
+    StatusCode::NO_CONTENT.into_response()
+}
