@@ -1,0 +1,6 @@
+//! sea-orm entities. Enums are stored as strings (the model's `as_str`), JSON as text, so the
+//! same schema works on SQLite and PostgreSQL.
+
+pub mod audit_log;
+pub mod promo_code;
+pub mod provider_link;

@@ -1,0 +1,21 @@
+//! Schema migrations, run on every start (SQLite and PostgreSQL alike). One change per step:
+//! SQLite allows one change per ALTER TABLE. Never edit a migration that has shipped; add one.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_promo_codes;
+mod m20261122_000002_create_provider_links;
+mod m20261122_000003_create_audit_log;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_promo_codes::Migration),
+            Box::new(m20261122_000002_create_provider_links::Migration),
+            Box::new(m20261122_000003_create_audit_log::Migration),
+        ]
+    }
+}

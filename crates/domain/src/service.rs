@@ -1,0 +1,900 @@
+//! The promo-code service: validation first, then the provider writes (concurrently across
+//! providers), then the stored state.
+//!
+//! Concurrency: a change first takes a short lease on the code with a conditional UPDATE
+//! (`... WHERE version = ? AND lock is free`), so exactly one request changes a code at a time
+//! and no transaction is held open across provider calls. A create reserves its code the same
+//! way: the row is stored at version 0 (hidden from reads) so the unique index settles races
+//! before any provider is called.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, NullOrdering, Order, Query};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+use crate::entity::{audit_log, promo_code, provider_link};
+use crate::error::{ErrorCode, ServiceError, UserError};
+use crate::model::{
+    CreatePromoCodeInput, InvalidReason, PromoCode, PromoCodeStatus, Provider, ProviderSync,
+    SyncState, UpdatePromoCodeInput, Validation,
+};
+use crate::providers::{ProviderError, Providers, Remote};
+use crate::rules;
+use crate::store;
+
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// How long a change may hold a code before others may take it over (a crashed request).
+    pub lease: StdDuration,
+    /// How long an update without `expectedVersion` waits for another change to finish.
+    pub lease_wait: StdDuration,
+    /// First retry delay of a failed provider write.
+    pub retry_base: StdDuration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            lease: StdDuration::from_secs(60),
+            lease_wait: StdDuration::from_secs(15),
+            retry_base: StdDuration::from_millis(500),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct PromoService {
+    db: DatabaseConnection,
+    providers: Arc<Providers>,
+    config: ServiceConfig,
+}
+
+/// Sort orders of `list`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortField {
+    #[default]
+    CreatedAt,
+    Code,
+    ExpiresAt,
+    TimesRedeemed,
+}
+
+impl SortField {
+    fn name(self) -> &'static str {
+        match self {
+            SortField::CreatedAt => "CREATED_AT",
+            SortField::Code => "CODE",
+            SortField::ExpiresAt => "EXPIRES_AT",
+            SortField::TimesRedeemed => "TIMES_REDEEMED",
+        }
+    }
+
+    fn column(self) -> promo_code::Column {
+        match self {
+            SortField::CreatedAt => promo_code::Column::CreatedAt,
+            SortField::Code => promo_code::Column::CodeKey,
+            SortField::ExpiresAt => promo_code::Column::ExpiresAt,
+            SortField::TimesRedeemed => promo_code::Column::TimesRedeemed,
+        }
+    }
+
+    fn value_of(self, code: &PromoCode) -> Value {
+        match self {
+            SortField::CreatedAt => json!(code.created_at),
+            SortField::Code => json!(code.code.to_lowercase()),
+            SortField::ExpiresAt => json!(code.expires_at),
+            SortField::TimesRedeemed => json!(code.times_redeemed),
+        }
+    }
+
+    /// The cursor's value as a database value of the column's type.
+    fn db_value(self, value: &Value) -> Option<sea_orm::Value> {
+        match self {
+            SortField::CreatedAt | SortField::ExpiresAt => value
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc).into()),
+            SortField::Code => value.as_str().map(|s| s.to_string().into()),
+            SortField::TimesRedeemed => value.as_i64().map(Into::into),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub status: Option<Vec<PromoCodeStatus>>,
+    pub provider: Option<Provider>,
+    pub sync_state: Option<SyncState>,
+    pub code_prefix: Option<String>,
+    pub expires_before: Option<DateTime<Utc>>,
+    pub expires_after: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub first: Option<i64>,
+    pub after: Option<String>,
+    pub filter: ListFilter,
+    pub sort: SortField,
+    pub descending: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct PageOf {
+    /// Each code with its cursor.
+    pub items: Vec<(String, PromoCode)>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub total_count: u64,
+}
+
+/// What came back from writing one provider.
+enum Outcome {
+    Done(Remote),
+    Failed(ProviderError),
+}
+
+fn rejected(errors: &[ProviderError]) -> ServiceError {
+    ServiceError::User(
+        errors
+            .iter()
+            .map(|e| {
+                UserError::new(
+                    &["input", "providers"],
+                    ErrorCode::ProviderRejected,
+                    format!("{} rejected the change: {}", e.provider, e.message),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn not_found() -> ServiceError {
+    UserError::new(&["id"], ErrorCode::NotFound, "no promo code has this id").into()
+}
+
+fn conflict(message: &str) -> ServiceError {
+    UserError::new(
+        &["input", "expectedVersion"],
+        ErrorCode::VersionConflict,
+        message,
+    )
+    .into()
+}
+
+/// The provider link after one write attempt.
+fn after_attempt(
+    mut sync: ProviderSync,
+    result: Result<Option<Remote>, &ProviderError>,
+    now: DateTime<Utc>,
+) -> ProviderSync {
+    match result {
+        Ok(remote) => {
+            if let Some(remote) = remote {
+                sync.external_id = Some(remote.external_id);
+                sync.secondary_id = remote.secondary_id.or(sync.secondary_id);
+                sync.times_redeemed = remote.times_redeemed;
+            }
+            sync.state = SyncState::Synced;
+            sync.last_error = None;
+            sync.attempts += 1;
+            sync.synced_at = Some(now);
+        }
+        Err(error) => {
+            sync.state = SyncState::Pending;
+            sync.last_error = Some(error.message.clone());
+            sync.attempts += 1;
+        }
+    }
+    sync
+}
+
+impl PromoService {
+    pub fn new(db: DatabaseConnection, providers: Providers, config: ServiceConfig) -> Self {
+        Self {
+            db,
+            providers: Arc::new(providers),
+            config,
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn providers(&self) -> &Providers {
+        &self.providers
+    }
+
+    fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::minutes(1))
+    }
+
+    fn next_attempt(&self, now: DateTime<Utc>, error: &ProviderError) -> DateTime<Utc> {
+        let delay = error
+            .retry_after
+            .unwrap_or(self.config.retry_base)
+            .max(self.config.retry_base);
+        now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Reads: straight from the database, never waiting on a provider.
+
+    pub async fn get(&self, id: &str) -> Result<Option<PromoCode>, ServiceError> {
+        let row = promo_code::Entity::find_by_id(id.to_string())
+            .filter(promo_code::Column::Version.gte(1))
+            .one(&self.db)
+            .await?;
+        self.with_links(row).await
+    }
+
+    pub async fn get_by_code(&self, code: &str) -> Result<Option<PromoCode>, ServiceError> {
+        let row = promo_code::Entity::find()
+            .filter(promo_code::Column::CodeKey.eq(code.to_lowercase()))
+            .filter(promo_code::Column::Version.gte(1))
+            .one(&self.db)
+            .await?;
+        self.with_links(row).await
+    }
+
+    async fn with_links(
+        &self,
+        row: Option<promo_code::Model>,
+    ) -> Result<Option<PromoCode>, ServiceError> {
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let links = store::links_of(&self.db, std::slice::from_ref(&row.id)).await?;
+        Ok(Some(store::to_model(row, &links)?))
+    }
+
+    /// A page of codes: filters, one sort, keyset pagination with opaque cursors. Costs three
+    /// queries whatever the page size (count, page, the page's provider links).
+    pub async fn list(&self, query: ListQuery) -> Result<PageOf, ServiceError> {
+        let first = query.first.unwrap_or(50);
+        if !(1..=200).contains(&first) {
+            return Err(UserError::new(&["first"], ErrorCode::Invalid, "must be 1 to 200").into());
+        }
+        let filtered = self.filtered(&query.filter);
+        let total_count = filtered.clone().count(&self.db).await?;
+
+        let column = query.sort.column();
+        let mut select = filtered;
+        if let Some(after) = &query.after {
+            select = select.filter(self.after_cursor(after, &query)?);
+        }
+        let order = if query.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        let rows = select
+            .order_by_with_nulls(column, order, NullOrdering::Last)
+            .order_by_asc(promo_code::Column::Id)
+            .limit(u64::try_from(first + 1).unwrap_or(201))
+            .all(&self.db)
+            .await?;
+        let has_next_page = rows.len() as i64 > first;
+        let rows: Vec<_> = rows.into_iter().take(first as usize).collect();
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let links = store::links_of(&self.db, &ids).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let code = store::to_model(row, &links)?;
+            let cursor = store::encode_cursor(&json!({
+                "s": query.sort.name(),
+                "d": query.descending,
+                "v": query.sort.value_of(&code),
+                "id": code.id,
+            }));
+            items.push((cursor, code));
+        }
+        Ok(PageOf {
+            items,
+            has_next_page,
+            has_previous_page: query.after.is_some(),
+            total_count,
+        })
+    }
+
+    fn filtered(&self, filter: &ListFilter) -> sea_orm::Select<promo_code::Entity> {
+        let mut select = promo_code::Entity::find().filter(promo_code::Column::Version.gte(1));
+        if let Some(statuses) = &filter.status {
+            select = select
+                .filter(promo_code::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+        }
+        if filter.provider.is_some() || filter.sync_state.is_some() {
+            let mut links = Query::select();
+            links
+                .column(provider_link::Column::PromoCodeId)
+                .from(provider_link::Entity);
+            if let Some(provider) = filter.provider {
+                links.and_where(provider_link::Column::Provider.eq(provider.as_str()));
+            }
+            if let Some(state) = filter.sync_state {
+                links.and_where(provider_link::Column::State.eq(state.as_str()));
+            }
+            select = select.filter(promo_code::Column::Id.in_subquery(links.to_owned()));
+        }
+        if let Some(prefix) = &filter.code_prefix {
+            let escaped: String = prefix
+                .to_lowercase()
+                .chars()
+                .flat_map(|c| match c {
+                    '\\' | '%' | '_' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            select = select.filter(
+                Expr::col(promo_code::Column::CodeKey)
+                    .like(LikeExpr::new(format!("{escaped}%")).escape('\\')),
+            );
+        }
+        if let Some(before) = filter.expires_before {
+            select = select.filter(promo_code::Column::ExpiresAt.lt(before));
+        }
+        if let Some(after) = filter.expires_after {
+            select = select.filter(promo_code::Column::ExpiresAt.gt(after));
+        }
+        select
+    }
+
+    /// Rows strictly after the cursor in (sort column, id) order, nulls last.
+    fn after_cursor(&self, cursor: &str, query: &ListQuery) -> Result<Condition, ServiceError> {
+        let invalid = || -> ServiceError {
+            UserError::new(
+                &["after"],
+                ErrorCode::Invalid,
+                "not a cursor of this list (same sortBy and descending)",
+            )
+            .into()
+        };
+        let decoded = store::decode_cursor(cursor).ok_or_else(invalid)?;
+        if decoded["s"] != query.sort.name() || decoded["d"] != query.descending {
+            return Err(invalid());
+        }
+        let id = decoded["id"].as_str().ok_or_else(invalid)?.to_string();
+        let column = query.sort.column();
+        let after_id = promo_code::Column::Id.gt(id.clone());
+        Ok(match &decoded["v"] {
+            Value::Null => Condition::all().add(column.is_null()).add(after_id),
+            value => {
+                let value = query.sort.db_value(value).ok_or_else(invalid)?;
+                let beyond = if query.descending {
+                    Expr::col(column).lt(value.clone())
+                } else {
+                    Expr::col(column).gt(value.clone())
+                };
+                Condition::any()
+                    .add(beyond)
+                    .add(
+                        Condition::all()
+                            .add(Expr::col(column).eq(value))
+                            .add(after_id),
+                    )
+                    .add(column.is_null())
+            }
+        })
+    }
+
+    /// Can this code be redeemed now (optionally on one provider, for one plan, by one
+    /// customer)? Answered from the database.
+    pub async fn validate(
+        &self,
+        code: &str,
+        provider: Option<Provider>,
+        plan_id: Option<&str>,
+        customer_id: Option<&str>,
+    ) -> Result<Validation, ServiceError> {
+        let Some(found) = self.get_by_code(code).await? else {
+            return Ok(Validation {
+                promo_code: None,
+                invalid: Some(InvalidReason::NotFound),
+            });
+        };
+        let restrictions = &found.restrictions;
+        let invalid = if found.status == PromoCodeStatus::Archived {
+            Some(InvalidReason::Archived)
+        } else if found.status == PromoCodeStatus::Inactive {
+            Some(InvalidReason::Inactive)
+        } else if found.expires_at.is_some_and(|at| at <= Utc::now()) {
+            Some(InvalidReason::Expired)
+        } else if found
+            .max_redemptions
+            .is_some_and(|max| found.times_redeemed >= max)
+        {
+            Some(InvalidReason::Exhausted)
+        } else if provider.is_some_and(|p| found.provider(p).is_none()) {
+            Some(InvalidReason::NotOnProvider)
+        } else if plan_id.is_some_and(|plan| {
+            !restrictions.plan_ids.is_empty() && !restrictions.plan_ids.iter().any(|p| p == plan)
+        }) {
+            Some(InvalidReason::PlanNotEligible)
+        } else if restrictions
+            .customer_id
+            .as_deref()
+            .is_some_and(|only| customer_id != Some(only))
+        {
+            Some(InvalidReason::CustomerNotEligible)
+        } else {
+            None
+        };
+        Ok(Validation {
+            promo_code: Some(found),
+            invalid,
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Changes
+
+    /// Creates a code here and on every provider named. A permanent rejection by any provider
+    /// undoes the others and stores nothing; a transient failure leaves that provider PENDING.
+    pub async fn create(
+        &self,
+        input: CreatePromoCodeInput,
+        actor: &str,
+    ) -> Result<PromoCode, ServiceError> {
+        let now = Utc::now();
+        let new = rules::validate_create(&input, now).map_err(ServiceError::User)?;
+        let missing: Vec<UserError> = new
+            .providers
+            .iter()
+            .filter(|p| !self.providers.is_configured(**p))
+            .map(|p| {
+                UserError::new(
+                    &["input", "providers"],
+                    ErrorCode::NotConfigured,
+                    format!("{p} is not configured on this server"),
+                )
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(ServiceError::User(missing));
+        }
+        let mut code = PromoCode {
+            id: uuid::Uuid::new_v4().to_string(),
+            code: new.code,
+            name: new.name,
+            status: PromoCodeStatus::Active,
+            discount: new.discount,
+            duration: new.duration,
+            max_redemptions: new.max_redemptions,
+            max_redemptions_per_customer: new.max_redemptions_per_customer,
+            times_redeemed: 0,
+            expires_at: new.expires_at,
+            restrictions: new.restrictions,
+            metadata: new.metadata,
+            providers: new
+                .providers
+                .iter()
+                .map(|&provider| ProviderSync {
+                    provider,
+                    external_id: None,
+                    secondary_id: None,
+                    state: SyncState::Pending,
+                    last_error: None,
+                    attempts: 0,
+                    synced_at: None,
+                    times_redeemed: 0,
+                })
+                .collect(),
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let token = uuid::Uuid::new_v4().to_string();
+        self.reserve(&code, &token, now).await?;
+
+        let outcomes = join_all(code.providers.iter().map(|sync| async {
+            let outcome = match self.providers.get(sync.provider) {
+                Some(adapter) => match adapter.create(&code).await {
+                    Ok(remote) => Outcome::Done(remote),
+                    Err(error) => Outcome::Failed(error),
+                },
+                None => Outcome::Failed(ProviderError::permanent(sync.provider, "not configured")),
+            };
+            (sync.provider, outcome)
+        }))
+        .await;
+
+        let permanent: Vec<ProviderError> = outcomes
+            .iter()
+            .filter_map(|(_, o)| match o {
+                Outcome::Failed(e) if !e.transient => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
+        if !permanent.is_empty() {
+            self.undo_create(&code, &outcomes).await;
+            self.forget(&code.id).await?;
+            return Err(rejected(&permanent));
+        }
+
+        let now = Utc::now();
+        let mut failures = BTreeMap::new();
+        for (provider, outcome) in outcomes {
+            if let Some(sync) = code.providers.iter_mut().find(|s| s.provider == provider) {
+                *sync = match outcome {
+                    Outcome::Done(remote) => after_attempt(sync.clone(), Ok(Some(remote)), now),
+                    Outcome::Failed(error) => {
+                        tracing::warn!(code = %code.code, %provider, error = %error.message,
+                            "provider write failed for now; it will be retried");
+                        let updated = after_attempt(sync.clone(), Err(&error), now);
+                        failures.insert(provider, error);
+                        updated
+                    }
+                };
+            }
+        }
+        code.version = 1;
+        code.times_redeemed = code.providers.iter().map(|p| p.times_redeemed).sum();
+        let changes = json!({ "created": {
+            "code": code.code, "providers": code.provider_names(),
+            "discount": format!("{:?}", code.discount), "duration": format!("{:?}", code.duration),
+        }});
+        self.commit(&code, &token, Some(&failures), actor, "create", changes)
+            .await?;
+        self.get(&code.id)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("a created code vanished")))
+    }
+
+    /// Stores the code at version 0 under a lease, claiming its code in the unique index.
+    async fn reserve(
+        &self,
+        code: &PromoCode,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        // A reservation whose request died long ago must not hold the code for ever.
+        let stale = promo_code::Entity::find()
+            .filter(promo_code::Column::CodeKey.eq(code.code.to_lowercase()))
+            .filter(promo_code::Column::Version.eq(0))
+            .filter(promo_code::Column::LockedUntil.lt(now))
+            .one(&self.db)
+            .await?;
+        if let Some(stale) = stale {
+            tracing::warn!(code = %stale.code, "reclaiming an abandoned create");
+            self.forget(&stale.id).await?;
+        }
+        let txn = self.db.begin().await?;
+        let inserted = promo_code::Entity::insert(store::to_active(
+            code,
+            Some(token.to_string()),
+            Some(self.lease_until(now)),
+        ))
+        .exec_without_returning(&txn)
+        .await;
+        if let Err(error) = inserted {
+            return Err(match error.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => UserError::new(
+                    &["input", "code"],
+                    ErrorCode::DuplicateCode,
+                    format!(
+                        "a promo code {:?} already exists (codes ignore case)",
+                        code.code
+                    ),
+                )
+                .into(),
+                _ => error.into(),
+            });
+        }
+        for sync in &code.providers {
+            provider_link::Entity::insert(store::link_to_active(&code.id, sync, 0))
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a code that never became visible (a rejected create).
+    async fn forget(&self, id: &str) -> Result<(), ServiceError> {
+        let txn = self.db.begin().await?;
+        provider_link::Entity::delete_many()
+            .filter(provider_link::Column::PromoCodeId.eq(id))
+            .exec(&txn)
+            .await?;
+        promo_code::Entity::delete_many()
+            .filter(promo_code::Column::Id.eq(id))
+            .filter(promo_code::Column::Version.eq(0))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// After a permanent rejection, leaves no active copy anywhere: retires what was created,
+    /// and looks for a copy where the outcome is unknown (a timeout may still have landed).
+    async fn undo_create(&self, code: &PromoCode, outcomes: &[(Provider, Outcome)]) {
+        join_all(outcomes.iter().map(|(provider, outcome)| async move {
+            let Some(adapter) = self.providers.get(*provider) else {
+                return;
+            };
+            let remote = match outcome {
+                Outcome::Done(remote) => Some(remote.clone()),
+                Outcome::Failed(e) if e.transient => match adapter.find(&code.code).await {
+                    Ok(found) => found,
+                    Err(error) => {
+                        tracing::error!(code = %code.code, %provider, error = %error.message,
+                            "cannot check for a copy left by a rejected create");
+                        None
+                    }
+                },
+                Outcome::Failed(_) => None,
+            };
+            if let Some(remote) = remote
+                && let Err(error) = adapter.retire(&remote).await
+            {
+                tracing::error!(code = %code.code, %provider, error = %error.message,
+                    "cannot undo the create of a rejected code");
+            }
+        }))
+        .await;
+    }
+
+    /// Stores the code's new state and its links, releases the lease and writes the audit row,
+    /// in one transaction. Fails with VERSION_CONFLICT when the lease was lost meanwhile.
+    async fn commit(
+        &self,
+        code: &PromoCode,
+        token: &str,
+        failures: Option<&BTreeMap<Provider, ProviderError>>,
+        actor: &str,
+        action: &str,
+        changes: Value,
+    ) -> Result<(), ServiceError> {
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        let mut row = store::to_active(code, None, None);
+        row.updated_at = Set(now);
+        let updated = promo_code::Entity::update_many()
+            .set(row)
+            .filter(promo_code::Column::Id.eq(code.id.as_str()))
+            .filter(promo_code::Column::LockToken.eq(token))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(conflict(
+                "another change took over this code; reload and retry",
+            ));
+        }
+        for sync in &code.providers {
+            let mut link = store::link_to_active(
+                &code.id,
+                sync,
+                if sync.state == SyncState::Synced {
+                    code.version
+                } else {
+                    0
+                },
+            );
+            if let Some(error) = failures.and_then(|f| f.get(&sync.provider)) {
+                link.next_attempt_at = Set(Some(self.next_attempt(now, error)));
+            } else if sync.state == SyncState::Pending {
+                link.next_attempt_at = Set(Some(now));
+            }
+            provider_link::Entity::update(link).exec(&txn).await?;
+        }
+        audit_log::Entity::insert(audit_log::ActiveModel {
+            promo_code_id: Set(code.id.clone()),
+            actor: Set(actor.to_string()),
+            action: Set(action.to_string()),
+            changes: Set(changes.to_string()),
+            at: Set(now),
+            ..Default::default()
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Takes the lease on a visible code. With `expected` the code must be at that version and
+    /// free; without, it waits a while for another change to finish.
+    async fn lease(
+        &self,
+        id: &str,
+        expected: Option<i64>,
+        token: &str,
+    ) -> Result<PromoCode, ServiceError> {
+        let deadline = tokio::time::Instant::now() + self.config.lease_wait;
+        loop {
+            let current = self.get(id).await?.ok_or_else(not_found)?;
+            if expected.is_some_and(|v| v != current.version) {
+                return Err(conflict(&format!(
+                    "the code is at version {}, not the expected one",
+                    current.version
+                )));
+            }
+            let now = Utc::now();
+            let taken = promo_code::Entity::update_many()
+                .col_expr(promo_code::Column::LockToken, Expr::value(token))
+                .col_expr(
+                    promo_code::Column::LockedUntil,
+                    Expr::value(self.lease_until(now)),
+                )
+                .filter(promo_code::Column::Id.eq(id))
+                .filter(promo_code::Column::Version.eq(current.version))
+                .filter(
+                    Condition::any()
+                        .add(promo_code::Column::LockToken.is_null())
+                        .add(promo_code::Column::LockedUntil.lt(now)),
+                )
+                .exec(&self.db)
+                .await?;
+            if taken.rows_affected == 1 {
+                return Ok(current);
+            }
+            if expected.is_some() || tokio::time::Instant::now() >= deadline {
+                return Err(conflict(
+                    "another change to this code is in progress or just happened; reload and retry",
+                ));
+            }
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+    }
+
+    async fn release(&self, id: &str, token: &str) {
+        let released = promo_code::Entity::update_many()
+            .col_expr(
+                promo_code::Column::LockToken,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                promo_code::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(promo_code::Column::Id.eq(id))
+            .filter(promo_code::Column::LockToken.eq(token))
+            .exec(&self.db)
+            .await;
+        if let Err(error) = released {
+            // The lease expires on its own; nothing is lost, changes wait a little longer.
+            tracing::error!(%id, %error, "cannot release a lease");
+        }
+    }
+
+    /// Changes the fields given. Fields a provider of the code cannot change give IMMUTABLE;
+    /// a permanent rejection by a provider changes nothing here.
+    pub async fn update(
+        &self,
+        id: &str,
+        input: UpdatePromoCodeInput,
+        actor: &str,
+    ) -> Result<PromoCode, ServiceError> {
+        let token = uuid::Uuid::new_v4().to_string();
+        let current = self.lease(id, input.expected_version, &token).await?;
+        let result = match rules::validate_update(&current, &input, Utc::now()) {
+            Ok(next) => self.apply(current, next, &token, actor, "update").await,
+            Err(errors) => Err(ServiceError::User(errors)),
+        };
+        if result.is_err() {
+            self.release(id, &token).await;
+        }
+        result
+    }
+
+    /// Archives the code here and retires it on every provider it lives on.
+    pub async fn archive(&self, id: &str, actor: &str) -> Result<PromoCode, ServiceError> {
+        let token = uuid::Uuid::new_v4().to_string();
+        let current = self.lease(id, None, &token).await?;
+        let result = if current.status == PromoCodeStatus::Archived {
+            Err(UserError::new(&["id"], ErrorCode::Archived, "the code is already archived").into())
+        } else {
+            let mut next = current.clone();
+            next.status = PromoCodeStatus::Archived;
+            self.apply(current, next, &token, actor, "archive").await
+        };
+        if result.is_err() {
+            self.release(id, &token).await;
+        }
+        result
+    }
+
+    /// Writes `next` to the providers whose part of the code changed, then stores it.
+    async fn apply(
+        &self,
+        current: PromoCode,
+        next: PromoCode,
+        token: &str,
+        actor: &str,
+        action: &str,
+    ) -> Result<PromoCode, ServiceError> {
+        let changes = rules::diff(&current, &next);
+        if changes.is_empty() {
+            self.release(&current.id, token).await;
+            return Ok(current);
+        }
+        let touches = |provider: Provider| {
+            changes
+                .keys()
+                .any(|field| field != "name" || provider != Provider::Whop)
+        };
+        // Providers still waiting for their create get the latest state when it is retried.
+        let targets: Vec<&ProviderSync> = current
+            .providers
+            .iter()
+            .filter(|s| s.external_id.is_some() && touches(s.provider))
+            .collect();
+        let results = join_all(targets.iter().map(|sync| async {
+            let result = match self.providers.get(sync.provider) {
+                Some(adapter) => adapter.push(sync, &next).await,
+                None => Err(ProviderError {
+                    transient: true,
+                    ..ProviderError::permanent(sync.provider, "not configured on this server")
+                }),
+            };
+            (sync.provider, result)
+        }))
+        .await;
+
+        let permanent: Vec<ProviderError> = results
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().err().filter(|e| !e.transient).cloned())
+            .collect();
+        if !permanent.is_empty() {
+            // Put back what the other providers already took, so nothing changed anywhere.
+            let current = &current;
+            let mut reverts = Vec::new();
+            for (provider, result) in &results {
+                if let (Ok(()), Some(sync), Some(adapter)) = (
+                    result,
+                    current.provider(*provider),
+                    self.providers.get(*provider),
+                ) {
+                    reverts.push(async move {
+                        if let Err(error) = adapter.push(sync, current).await {
+                            tracing::error!(code = %current.code, %provider, error = %error.message,
+                                "cannot revert a provider after another rejected the change");
+                        }
+                    });
+                }
+            }
+            join_all(reverts).await;
+            return Err(rejected(&permanent));
+        }
+
+        let now = Utc::now();
+        let mut stored = next;
+        stored.version = current.version + 1;
+        let mut failures = BTreeMap::new();
+        for (provider, result) in results {
+            if let Some(sync) = stored.providers.iter_mut().find(|s| s.provider == provider) {
+                let mut updated = after_attempt(sync.clone(), result.as_ref().map(|()| None), now);
+                if result.is_ok() {
+                    updated.attempts = 0;
+                }
+                *sync = updated;
+            }
+            if let Err(error) = result {
+                tracing::warn!(code = %stored.code, %provider, error = %error.message,
+                    "provider write failed for now; it will be retried");
+                failures.insert(provider, error);
+            }
+        }
+        self.commit(
+            &stored,
+            token,
+            Some(&failures),
+            actor,
+            action,
+            Value::Object(changes),
+        )
+        .await?;
+        self.get(&stored.id)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("an updated code vanished")))
+    }
+}
