@@ -4,12 +4,14 @@
 pub mod currency;
 pub mod entity;
 pub mod error;
+pub mod metrics;
 pub mod migration;
 pub mod model;
 pub mod providers;
 pub mod rules;
 pub mod service;
 pub mod store;
+pub mod sync;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -17,3 +19,4 @@ pub mod testing;
 pub use error::{ErrorCode, ServiceError, UserError};
 pub use model::*;
 pub use service::{ListFilter, ListQuery, PageOf, PromoService, ServiceConfig, SortField};
+pub use sync::SyncReport;

@@ -35,10 +35,18 @@ use crate::store;
 pub struct ServiceConfig {
     /// How long a change may hold a code before others may take it over (a crashed request).
     pub lease: StdDuration,
-    /// How long an update without `expectedVersion` waits for another change to finish.
+    /// How long a change waits for another change of the same code to finish.
     pub lease_wait: StdDuration,
-    /// First retry delay of a failed provider write.
+    /// First retry delay of a failed provider write; doubles per attempt, with jitter.
     pub retry_base: StdDuration,
+    /// The longest retry delay (a longer Retry-After still wins).
+    pub retry_cap: StdDuration,
+    /// Attempts before a provider write is FAILED.
+    pub max_attempts: i32,
+    /// How often the background worker looks for due writes when nothing wakes it.
+    pub poll_interval: StdDuration,
+    /// How often the background worker pulls provider state; None never.
+    pub sync_interval: Option<StdDuration>,
 }
 
 impl Default for ServiceConfig {
@@ -47,15 +55,47 @@ impl Default for ServiceConfig {
             lease: StdDuration::from_secs(60),
             lease_wait: StdDuration::from_secs(15),
             retry_base: StdDuration::from_millis(500),
+            retry_cap: StdDuration::from_secs(60),
+            max_attempts: 10,
+            poll_interval: StdDuration::from_millis(500),
+            sync_interval: Some(StdDuration::from_secs(300)),
         }
     }
 }
 
+impl ServiceConfig {
+    /// The delay before retry number `attempts + 1`: `base * 2^(attempts-1)` capped, with
+    /// "equal jitter" (half fixed, half random) so retries of many codes spread out; a longer
+    /// Retry-After wins.
+    pub fn retry_delay(&self, attempts: i32, retry_after: Option<StdDuration>) -> StdDuration {
+        let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
+        let backoff = self
+            .retry_base
+            .saturating_mul(2u32.saturating_pow(exponent))
+            .min(self.retry_cap);
+        let half = backoff / 2;
+        let jitter = half.mul_f64(rand_fraction());
+        let delay = half + jitter;
+        match retry_after {
+            Some(wanted) if wanted > delay => wanted,
+            _ => delay,
+        }
+    }
+}
+
+/// A number in [0, 1) from the random part of a v4 UUID (no extra dependency).
+fn rand_fraction() -> f64 {
+    let bits = uuid::Uuid::new_v4().as_u128() as u64;
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
 #[derive(Clone)]
 pub struct PromoService {
-    db: DatabaseConnection,
-    providers: Arc<Providers>,
-    config: ServiceConfig,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) providers: Arc<Providers>,
+    pub(crate) config: ServiceConfig,
+    /// Wakes the background worker when a write is left for it.
+    pub(crate) wake: Arc<tokio::sync::Notify>,
 }
 
 /// Sort orders of `list`.
@@ -138,12 +178,12 @@ pub struct PageOf {
 }
 
 /// What came back from writing one provider.
-enum Outcome {
+pub(crate) enum Outcome {
     Done(Remote),
     Failed(ProviderError),
 }
 
-fn rejected(errors: &[ProviderError]) -> ServiceError {
+pub(crate) fn rejected(errors: &[ProviderError]) -> ServiceError {
     ServiceError::User(
         errors
             .iter()
@@ -158,7 +198,7 @@ fn rejected(errors: &[ProviderError]) -> ServiceError {
     )
 }
 
-fn not_found() -> ServiceError {
+pub(crate) fn not_found() -> ServiceError {
     UserError::new(&["id"], ErrorCode::NotFound, "no promo code has this id").into()
 }
 
@@ -172,7 +212,7 @@ fn conflict(message: &str) -> ServiceError {
 }
 
 /// The provider link after one write attempt.
-fn after_attempt(
+pub(crate) fn after_attempt(
     mut sync: ProviderSync,
     result: Result<Option<Remote>, &ProviderError>,
     now: DateTime<Utc>,
@@ -204,7 +244,12 @@ impl PromoService {
             db,
             providers: Arc::new(providers),
             config,
+            wake: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -215,16 +260,18 @@ impl PromoService {
         &self.providers
     }
 
-    fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+    pub(crate) fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::minutes(1))
     }
 
-    fn next_attempt(&self, now: DateTime<Utc>, error: &ProviderError) -> DateTime<Utc> {
-        let delay = error
-            .retry_after
-            .unwrap_or(self.config.retry_base)
-            .max(self.config.retry_base);
-        now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1))
+    pub(crate) fn next_attempt(
+        &self,
+        now: DateTime<Utc>,
+        attempts: i32,
+        error: &ProviderError,
+    ) -> DateTime<Utc> {
+        let delay = self.config.retry_delay(attempts, error.retry_after);
+        now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(60))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -462,7 +509,7 @@ impl PromoService {
         if !missing.is_empty() {
             return Err(ServiceError::User(missing));
         }
-        let mut code = PromoCode {
+        let code = PromoCode {
             id: uuid::Uuid::new_v4().to_string(),
             code: new.code,
             name: new.name,
@@ -495,19 +542,49 @@ impl PromoService {
         };
         let token = uuid::Uuid::new_v4().to_string();
         self.reserve(&code, &token, now).await?;
+        let outcomes = self.create_everywhere(&code, false).await;
+        self.settle_create(code, &token, outcomes, actor).await
+    }
 
-        let outcomes = join_all(code.providers.iter().map(|sync| async {
+    /// Creates the code on each of its providers at once. `again` when an earlier attempt may
+    /// have landed: then a copy already there is adopted rather than duplicated.
+    pub(crate) async fn create_everywhere(
+        &self,
+        code: &PromoCode,
+        again: bool,
+    ) -> Vec<(Provider, Outcome)> {
+        join_all(code.providers.iter().map(|sync| async {
             let outcome = match self.providers.get(sync.provider) {
-                Some(adapter) => match adapter.create(&code).await {
-                    Ok(remote) => Outcome::Done(remote),
-                    Err(error) => Outcome::Failed(error),
-                },
-                None => Outcome::Failed(ProviderError::permanent(sync.provider, "not configured")),
+                Some(adapter) => {
+                    let created = if again {
+                        adapter.create_again(code).await
+                    } else {
+                        adapter.create(code).await
+                    };
+                    match created {
+                        Ok(remote) => Outcome::Done(remote),
+                        Err(error) => Outcome::Failed(error),
+                    }
+                }
+                None => Outcome::Failed(ProviderError {
+                    transient: true,
+                    ..ProviderError::permanent(sync.provider, "not configured on this server")
+                }),
             };
             (sync.provider, outcome)
         }))
-        .await;
+        .await
+    }
 
+    /// After the provider creates: undoes everything on a permanent rejection, else stores
+    /// the code as visible (version 1) with each provider SYNCED or PENDING.
+    pub(crate) async fn settle_create(
+        &self,
+        mut code: PromoCode,
+        token: &str,
+        outcomes: Vec<(Provider, Outcome)>,
+        actor: &str,
+    ) -> Result<PromoCode, ServiceError> {
         let permanent: Vec<ProviderError> = outcomes
             .iter()
             .filter_map(|(_, o)| match o {
@@ -543,7 +620,7 @@ impl PromoService {
             "code": code.code, "providers": code.provider_names(),
             "discount": format!("{:?}", code.discount), "duration": format!("{:?}", code.duration),
         }});
-        self.commit(&code, &token, Some(&failures), actor, "create", changes)
+        self.commit(&code, token, Some(&failures), actor, "create", changes)
             .await?;
         self.get(&code.id)
             .await?
@@ -600,7 +677,7 @@ impl PromoService {
     }
 
     /// Deletes a code that never became visible (a rejected create).
-    async fn forget(&self, id: &str) -> Result<(), ServiceError> {
+    pub(crate) async fn forget(&self, id: &str) -> Result<(), ServiceError> {
         let txn = self.db.begin().await?;
         provider_link::Entity::delete_many()
             .filter(provider_link::Column::PromoCodeId.eq(id))
@@ -617,14 +694,14 @@ impl PromoService {
 
     /// After a permanent rejection, leaves no active copy anywhere: retires what was created,
     /// and looks for a copy where the outcome is unknown (a timeout may still have landed).
-    async fn undo_create(&self, code: &PromoCode, outcomes: &[(Provider, Outcome)]) {
+    pub(crate) async fn undo_create(&self, code: &PromoCode, outcomes: &[(Provider, Outcome)]) {
         join_all(outcomes.iter().map(|(provider, outcome)| async move {
             let Some(adapter) = self.providers.get(*provider) else {
                 return;
             };
             let remote = match outcome {
                 Outcome::Done(remote) => Some(remote.clone()),
-                Outcome::Failed(e) if e.transient => match adapter.find(&code.code).await {
+                Outcome::Failed(e) if e.transient => match adapter.find(code).await {
                     Ok(found) => found,
                     Err(error) => {
                         tracing::error!(code = %code.code, %provider, error = %error.message,
@@ -646,7 +723,7 @@ impl PromoService {
 
     /// Stores the code's new state and its links, releases the lease and writes the audit row,
     /// in one transaction. Fails with VERSION_CONFLICT when the lease was lost meanwhile.
-    async fn commit(
+    pub(crate) async fn commit(
         &self,
         code: &PromoCode,
         token: &str,
@@ -681,7 +758,7 @@ impl PromoService {
                 },
             );
             if let Some(error) = failures.and_then(|f| f.get(&sync.provider)) {
-                link.next_attempt_at = Set(Some(self.next_attempt(now, error)));
+                link.next_attempt_at = Set(Some(self.next_attempt(now, sync.attempts, error)));
             } else if sync.state == SyncState::Pending {
                 link.next_attempt_at = Set(Some(now));
             }
@@ -698,12 +775,15 @@ impl PromoService {
         .exec_without_returning(&txn)
         .await?;
         txn.commit().await?;
+        if code.providers.iter().any(|p| p.state == SyncState::Pending) {
+            self.wake.notify_one();
+        }
         Ok(())
     }
 
-    /// Takes the lease on a visible code. With `expected` the code must be at that version and
-    /// free; without, it waits a while for another change to finish.
-    async fn lease(
+    /// Takes the lease on a visible code, waiting a while if another change holds it. With
+    /// `expected`, the code must be at that version once it is free.
+    pub(crate) async fn lease(
         &self,
         id: &str,
         expected: Option<i64>,
@@ -718,35 +798,46 @@ impl PromoService {
                     current.version
                 )));
             }
-            let now = Utc::now();
-            let taken = promo_code::Entity::update_many()
-                .col_expr(promo_code::Column::LockToken, Expr::value(token))
-                .col_expr(
-                    promo_code::Column::LockedUntil,
-                    Expr::value(self.lease_until(now)),
-                )
-                .filter(promo_code::Column::Id.eq(id))
-                .filter(promo_code::Column::Version.eq(current.version))
-                .filter(
-                    Condition::any()
-                        .add(promo_code::Column::LockToken.is_null())
-                        .add(promo_code::Column::LockedUntil.lt(now)),
-                )
-                .exec(&self.db)
-                .await?;
-            if taken.rows_affected == 1 {
+            if self.try_lease(id, Some(current.version), token).await? {
                 return Ok(current);
             }
-            if expected.is_some() || tokio::time::Instant::now() >= deadline {
+            if tokio::time::Instant::now() >= deadline {
                 return Err(conflict(
-                    "another change to this code is in progress or just happened; reload and retry",
+                    "another change to this code is still in progress; reload and retry",
                 ));
             }
             tokio::time::sleep(StdDuration::from_millis(20)).await;
         }
     }
 
-    async fn release(&self, id: &str, token: &str) {
+    /// Takes the lease if it is free (or expired), at `version` when given. One conditional
+    /// UPDATE: of any number of requests and workers, in any process, one wins.
+    pub(crate) async fn try_lease(
+        &self,
+        id: &str,
+        version: Option<i64>,
+        token: &str,
+    ) -> Result<bool, ServiceError> {
+        let now = Utc::now();
+        let mut update = promo_code::Entity::update_many()
+            .col_expr(promo_code::Column::LockToken, Expr::value(token))
+            .col_expr(
+                promo_code::Column::LockedUntil,
+                Expr::value(self.lease_until(now)),
+            )
+            .filter(promo_code::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(promo_code::Column::LockToken.is_null())
+                    .add(promo_code::Column::LockedUntil.lt(now)),
+            );
+        if let Some(version) = version {
+            update = update.filter(promo_code::Column::Version.eq(version));
+        }
+        Ok(update.exec(&self.db).await?.rows_affected == 1)
+    }
+
+    pub(crate) async fn release(&self, id: &str, token: &str) {
         let released = promo_code::Entity::update_many()
             .col_expr(
                 promo_code::Column::LockToken,
@@ -872,11 +963,12 @@ impl PromoService {
         let mut failures = BTreeMap::new();
         for (provider, result) in results {
             if let Some(sync) = stored.providers.iter_mut().find(|s| s.provider == provider) {
-                let mut updated = after_attempt(sync.clone(), result.as_ref().map(|()| None), now);
-                if result.is_ok() {
-                    updated.attempts = 0;
-                }
-                *sync = updated;
+                // Attempts count for the latest change: this one starts from none.
+                let fresh = ProviderSync {
+                    attempts: 0,
+                    ..sync.clone()
+                };
+                *sync = after_attempt(fresh, result.as_ref().map(|()| None), now);
             }
             if let Err(error) = result {
                 tracing::warn!(code = %stored.code, %provider, error = %error.message,

@@ -17,6 +17,7 @@ use promohub_sandbox::{Provider as SandboxProvider, RunningSandbox, SandboxConfi
 use sea_orm::{ConnectionTrait, Database};
 
 use crate::model::Provider;
+use crate::providers::limiter::RateLimit;
 use crate::providers::{ProviderConfig, Providers};
 use crate::service::{PromoService, ServiceConfig};
 
@@ -227,24 +228,65 @@ fn start_cluster() -> Result<String, String> {
 
 /// The configured providers, all pointing at `sandbox`.
 pub fn sandbox_providers(sandbox: &RunningSandbox, timeout: Duration) -> Providers {
+    sandbox_providers_limited(sandbox, timeout, None)
+}
+
+/// The same, with a client-side rate limit on Whop.
+pub fn sandbox_providers_limited(
+    sandbox: &RunningSandbox,
+    timeout: Duration,
+    whop_limit: Option<RateLimit>,
+) -> Providers {
     let mut providers = Providers::new();
     for (provider, emulated) in [
         (Provider::Flex, SandboxProvider::Flex),
         (Provider::Fynn, SandboxProvider::Fynn),
         (Provider::Whop, SandboxProvider::Whop),
     ] {
+        let config = ProviderConfig {
+            timeout,
+            rate_limit: whop_limit.filter(|_| provider == Provider::Whop),
+            ..ProviderConfig::new(sandbox.base_url(emulated), sandbox.key(emulated))
+        };
         providers = providers
-            .with(
-                provider,
-                &ProviderConfig {
-                    base_url: sandbox.base_url(emulated),
-                    api_key: sandbox.key(emulated).to_string(),
-                    timeout,
-                },
-            )
+            .with(provider, &config)
             .expect("sandbox clients build");
     }
     providers
+}
+
+/// How a test harness is set up.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub config: ServiceConfig,
+    /// Timeout of one provider call.
+    pub timeout: Duration,
+    pub whop_limit: Option<RateLimit>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            config: ServiceConfig {
+                sync_interval: None,
+                ..ServiceConfig::default()
+            },
+            timeout: Duration::from_secs(2),
+            whop_limit: None,
+        }
+    }
+}
+
+impl Options {
+    /// Retries in milliseconds instead of seconds, so tests of retries are quick.
+    pub fn fast_retries() -> Self {
+        let mut options = Self::default();
+        options.config.retry_base = Duration::from_millis(20);
+        options.config.retry_cap = Duration::from_millis(200);
+        options.config.max_attempts = 5;
+        options.config.poll_interval = Duration::from_millis(10);
+        options
+    }
 }
 
 /// A service on `db` writing through to a fresh sandbox.
@@ -252,25 +294,60 @@ pub struct Harness {
     pub service: PromoService,
     pub sandbox: RunningSandbox,
     pub db: TestDb,
+    pub options: Options,
 }
 
 impl Harness {
     pub async fn start(db: TestDb) -> Self {
+        Self::start_with(db, Options::default()).await
+    }
+
+    pub async fn start_with(db: TestDb, options: Options) -> Self {
         let sandbox = RunningSandbox::start(SandboxConfig::default())
             .await
             .expect("sandbox starts");
-        let connection = crate::store::connect(&db.url)
-            .await
-            .expect("database opens and migrates");
-        let service = PromoService::new(
-            connection,
-            sandbox_providers(&sandbox, Duration::from_secs(2)),
-            ServiceConfig::default(),
-        );
-        Self {
-            service,
+        let mut harness = Self {
+            service: PromoService::new(
+                crate::store::connect(&db.url)
+                    .await
+                    .expect("database opens and migrates"),
+                Providers::new(),
+                options.config.clone(),
+            ),
             sandbox,
             db,
+            options,
+        };
+        harness.service = harness.another_process().await;
+        harness
+    }
+
+    /// A second service on the same database and sandbox: another process, or this one after
+    /// a restart.
+    pub async fn another_process(&self) -> PromoService {
+        PromoService::new(
+            crate::store::connect(&self.db.url)
+                .await
+                .expect("database opens and migrates"),
+            sandbox_providers_limited(&self.sandbox, self.options.timeout, self.options.whop_limit),
+            self.options.config.clone(),
+        )
+    }
+}
+
+/// Runs `service`'s worker passes until no write is pending, or panics at the deadline.
+pub async fn drain(service: &PromoService, deadline: Duration) {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        service.recover().await.expect("recovery pass");
+        service.run_due_writes().await.expect("retry pass");
+        if service.pending_writes().await.expect("count") == 0 {
+            return;
         }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "writes still pending after {deadline:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

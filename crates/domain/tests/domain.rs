@@ -729,11 +729,10 @@ async fn unconfigured_providers_are_refused(db: TestDb) {
         promohub_domain::providers::Providers::new()
             .with(
                 Provider::Whop,
-                &promohub_domain::providers::ProviderConfig {
-                    base_url: h.sandbox.base_url(Emulated::Whop),
-                    api_key: h.sandbox.key(Emulated::Whop).into(),
-                    timeout: std::time::Duration::from_secs(2),
-                },
+                &promohub_domain::providers::ProviderConfig::new(
+                    h.sandbox.base_url(Emulated::Whop),
+                    h.sandbox.key(Emulated::Whop),
+                ),
             )
             .expect("configured"),
         ServiceConfig::default(),

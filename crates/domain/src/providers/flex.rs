@@ -10,8 +10,8 @@ use std::num::NonZeroU64;
 
 use promohub_clients::flex::{Client, types as api};
 
-use super::{ErrorBody, ProviderError, Remote, classify};
-use crate::model::{Discount, Duration, PromoCode, PromoCodeStatus, Provider};
+use super::{ErrorBody, Gate, ProviderError, Remote, RemoteCode, RemoteSettings, classify};
+use crate::model::{Discount, Duration, PromoCode, PromoCodeStatus, Provider, Restrictions};
 
 impl ErrorBody for api::Error {
     fn message(&self) -> Option<String> {
@@ -22,6 +22,7 @@ impl ErrorBody for api::Error {
 #[derive(Clone, Debug)]
 pub struct FlexAdapter {
     client: Client,
+    gate: Gate,
 }
 
 fn positive(value: Option<i64>) -> Option<NonZeroU64> {
@@ -45,8 +46,8 @@ fn err(error: promohub_clients::Error<api::Error>) -> ProviderError {
 }
 
 impl FlexAdapter {
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    pub(crate) fn new(client: Client, gate: Gate) -> Self {
+        Self { client, gate }
     }
 
     fn coupon_request(code: &PromoCode) -> api::CreateCouponRequest {
@@ -84,23 +85,35 @@ impl FlexAdapter {
         }
     }
 
-    pub async fn create(&self, code: &PromoCode) -> Result<Remote, ProviderError> {
-        let coupon = self
-            .client
-            .create_coupon(&Self::coupon_request(code))
-            .await
-            .map_err(err)?
-            .into_inner()
-            .coupon;
+    /// Creates the coupon (unless `coupon_id` names one to reuse) and the promo code.
+    pub async fn create(
+        &self,
+        code: &PromoCode,
+        coupon_id: Option<String>,
+    ) -> Result<Remote, ProviderError> {
+        let coupon_id = match coupon_id {
+            Some(id) => id,
+            None => {
+                let _permit = self.gate.pass().await;
+                self.client
+                    .create_coupon(&Self::coupon_request(code))
+                    .await
+                    .map_err(err)?
+                    .into_inner()
+                    .coupon
+                    .coupon_id
+            }
+        };
         let request = api::CreatePromoCodeRequest {
             promo_code: api::CreatePromoCode {
-                coupon_id: coupon.coupon_id.clone(),
+                coupon_id: coupon_id.clone(),
                 code: code.code.clone(),
                 max_redemptions: positive(code.max_redemptions),
                 customer: code.restrictions.customer_id.clone(),
                 metadata: Some(metadata(code)),
             },
         };
+        let _permit = self.gate.pass().await;
         let created = self
             .client
             .create_promo_code(&request)
@@ -113,7 +126,7 @@ impl FlexAdapter {
         })?;
         Ok(Remote {
             external_id,
-            secondary_id: Some(coupon.coupon_id),
+            secondary_id: Some(coupon_id),
             times_redeemed: created.times_redeemed.unwrap_or(0),
         })
     }
@@ -125,6 +138,7 @@ impl FlexAdapter {
                 metadata: Some(metadata(code)),
             },
         };
+        let _permit = self.gate.pass().await;
         self.client
             .update_promo_code(external_id, &request)
             .await
@@ -139,6 +153,7 @@ impl FlexAdapter {
                 metadata: None,
             },
         };
+        let _permit = self.gate.pass().await;
         self.client
             .update_promo_code(external_id, &request)
             .await
@@ -146,30 +161,115 @@ impl FlexAdapter {
         Ok(())
     }
 
-    /// Through the documented list (single retrieval is undocumented); active codes first,
-    /// because Flex keeps codes unique among active ones only.
-    pub async fn find(&self, code: &str) -> Result<Option<Remote>, ProviderError> {
-        let mut codes = self
+    /// A coupon an interrupted create made for this code (it carries the code's id in its
+    /// metadata) and left without a promo code.
+    pub async fn orphan_coupon(&self, code: &PromoCode) -> Result<Option<String>, ProviderError> {
+        let _permit = self.gate.pass().await;
+        let coupons = self
+            .client
+            .list_coupons(Some(&code.name))
+            .await
+            .map_err(err)?
+            .into_inner()
+            .coupons;
+        Ok(coupons
+            .into_iter()
+            .find(|c| {
+                c.metadata
+                    .as_ref()
+                    .and_then(|m| m.0.as_ref())
+                    .and_then(|m| m.get("promohub_id"))
+                    .is_some_and(|id| *id == code.id)
+            })
+            .map(|c| c.coupon_id))
+    }
+
+    /// Every promo code, through the documented list (no pagination is documented; single
+    /// retrieval is not documented at all).
+    pub async fn list_all(&self) -> Result<Vec<RemoteCode>, ProviderError> {
+        let _permit = self.gate.pass().await;
+        let codes = self
             .client
             .list_promo_codes(None)
             .await
             .map_err(err)?
             .into_inner()
             .promo_codes;
-        codes.sort_by_key(|p| p.active != Some(true));
-        Ok(codes
-            .into_iter()
-            .find(|p| {
-                p.code
-                    .as_deref()
-                    .is_some_and(|c| c.eq_ignore_ascii_case(code))
-            })
-            .and_then(|p| {
-                Some(Remote {
-                    external_id: p.promo_code_id?,
-                    secondary_id: p.coupon.map(|c| c.coupon_id),
-                    times_redeemed: p.times_redeemed.unwrap_or(0),
-                })
-            }))
+        Ok(codes.into_iter().filter_map(remote_code).collect())
     }
+}
+
+fn remote_code(promo: api::PromoCode) -> Option<RemoteCode> {
+    let settings = promo
+        .coupon
+        .as_ref()
+        .ok_or_else(|| "Flex sent the promo code without its coupon".to_string())
+        .and_then(|coupon| {
+            let discount = match (coupon.percent_off, coupon.amount_off) {
+                (Some(percent_off), _) => Discount::Percentage { percent_off },
+                (None, Some(amount_off)) => Discount::FixedAmount {
+                    amount_off,
+                    currency: "USD".into(),
+                },
+                (None, None) => return Err("the coupon has no amount".to_string()),
+            };
+            let duration = match coupon.duration {
+                api::Duration::Once => Duration::Once,
+                api::Duration::Forever => Duration::Forever,
+                api::Duration::Repeating => Duration::Repeating {
+                    periods: coupon
+                        .duration_in_months
+                        .and_then(|m| u32::try_from(m).ok())
+                        .ok_or("a repeating coupon without duration_in_months")?,
+                },
+            };
+            Ok(RemoteSettings {
+                name: coupon.name.clone(),
+                discount,
+                duration,
+                max_redemptions: promo.max_redemptions,
+                max_redemptions_per_customer: None,
+                expires_at: None,
+                restrictions: Restrictions {
+                    product_ids: coupon
+                        .applies_to
+                        .as_ref()
+                        .map(|a| a.products.clone())
+                        .unwrap_or_default(),
+                    customer_id: promo.customer.clone(),
+                    ..Restrictions::default()
+                },
+                metadata: promo
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.0.as_ref())
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+        });
+    let owner = promo
+        .coupon
+        .as_ref()
+        .and_then(|c| c.metadata.as_ref())
+        .and_then(|m| m.0.as_ref())
+        .and_then(|m| m.get("promohub_id").cloned());
+    Some(RemoteCode {
+        owner,
+        remote: Remote {
+            external_id: promo.promo_code_id?,
+            secondary_id: promo.coupon.map(|c| c.coupon_id),
+            times_redeemed: promo.times_redeemed.unwrap_or(0),
+        },
+        code: promo.code?,
+        status: if promo.active == Some(true) {
+            PromoCodeStatus::Active
+        } else {
+            PromoCodeStatus::Inactive
+        },
+        settings,
+    })
 }

@@ -10,8 +10,8 @@ use std::num::NonZeroU64;
 
 use promohub_clients::fynn::{Client, types as api};
 
-use super::{ErrorBody, ProviderError, Remote, classify};
-use crate::model::{Discount, Duration, PromoCode, PromoCodeStatus, Provider};
+use super::{ErrorBody, Gate, ProviderError, Remote, RemoteCode, RemoteSettings, classify};
+use crate::model::{Discount, Duration, PromoCode, PromoCodeStatus, Provider, Restrictions};
 
 impl ErrorBody for api::Problem {
     fn message(&self) -> Option<String> {
@@ -22,6 +22,7 @@ impl ErrorBody for api::Problem {
 #[derive(Clone, Debug)]
 pub struct FynnAdapter {
     client: Client,
+    gate: Gate,
 }
 
 fn err(error: promohub_clients::Error<api::Problem>) -> ProviderError {
@@ -34,8 +35,8 @@ fn redemptions(coupon: &api::Coupon) -> i64 {
 }
 
 impl FynnAdapter {
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    pub(crate) fn new(client: Client, gate: Gate) -> Self {
+        Self { client, gate }
     }
 
     /// The whole coupon as Fynn should hold it.
@@ -84,6 +85,7 @@ impl FynnAdapter {
     }
 
     pub async fn create(&self, code: &PromoCode) -> Result<Remote, ProviderError> {
+        let _permit = self.gate.pass().await;
         let created = self
             .client
             .create_coupon(&Self::coupon(code))
@@ -102,6 +104,7 @@ impl FynnAdapter {
     }
 
     pub async fn push(&self, external_id: &str, code: &PromoCode) -> Result<(), ProviderError> {
+        let _permit = self.gate.pass().await;
         self.client
             .update_coupon(external_id, &Self::coupon(code))
             .await
@@ -110,42 +113,86 @@ impl FynnAdapter {
     }
 
     pub async fn retire(&self, external_id: &str) -> Result<(), ProviderError> {
+        let _permit = self.gate.pass().await;
         self.client.delete_coupon(external_id).await.map_err(err)?;
         Ok(())
     }
 
-    /// Pages through every coupon (the largest page Fynn allows is 99).
-    pub async fn find(&self, code: &str) -> Result<Option<Remote>, ProviderError> {
+    /// Every coupon, page by page (the largest page Fynn allows is 99).
+    pub async fn list_all(&self) -> Result<Vec<RemoteCode>, ProviderError> {
         let limit = NonZeroU64::new(99);
+        let mut all = Vec::new();
         let mut page = 1u64;
         loop {
+            let _permit = self.gate.pass().await;
             let collection = self
                 .client
                 .get_coupons(limit, NonZeroU64::new(page))
                 .await
                 .map_err(err)?
                 .into_inner();
-            if let Some(coupon) = collection
-                .data
-                .iter()
-                .find(|c| c.code.eq_ignore_ascii_case(code))
-            {
-                return Ok(coupon.id.clone().map(|external_id| Remote {
-                    external_id,
-                    secondary_id: None,
-                    times_redeemed: redemptions(coupon),
-                }));
-            }
             let last_page = collection
                 .meta
-                .and_then(|m| m.pagination)
+                .as_ref()
+                .and_then(|m| m.pagination.as_ref())
                 .and_then(|p| p.last_page)
                 .and_then(|p| u64::try_from(p).ok())
                 .unwrap_or(1);
-            if collection.data.is_empty() || page >= last_page {
-                return Ok(None);
+            let empty = collection.data.is_empty();
+            all.extend(collection.data.into_iter().filter_map(remote_code));
+            if empty || page >= last_page {
+                return Ok(all);
             }
             page += 1;
         }
     }
+}
+
+fn remote_code(coupon: api::Coupon) -> Option<RemoteCode> {
+    let discount = match (coupon.type_, coupon.percentage, &coupon.fixed_amount) {
+        (api::CouponType::Percentage, Some(percentage), _) => Ok(Discount::Percentage {
+            percent_off: percentage as f64,
+        }),
+        (api::CouponType::FixedAmount, _, Some(fixed)) => Ok(Discount::FixedAmount {
+            amount_off: fixed.amount,
+            currency: fixed.currency.to_uppercase(),
+        }),
+        _ => Err("the coupon's type and amount do not match".to_string()),
+    };
+    let duration = match (coupon.frequency, coupon.frequency_interval) {
+        (api::Frequency::Once, _) => Ok(Duration::Once),
+        (api::Frequency::Lifetime, _) => Ok(Duration::Forever),
+        (api::Frequency::Limited, Some(n)) => u32::try_from(n)
+            .map(|periods| Duration::Repeating { periods })
+            .map_err(|_| "frequencyInterval out of range".to_string()),
+        (api::Frequency::Limited, None) => Err("a limited coupon without frequencyInterval".into()),
+    };
+    let settings = discount.and_then(|discount| {
+        Ok(RemoteSettings {
+            name: coupon.name.clone(),
+            discount,
+            duration: duration?,
+            max_redemptions: coupon.max_redemptions,
+            max_redemptions_per_customer: coupon.max_redemptions_per_customer,
+            expires_at: coupon.expires_at,
+            restrictions: Restrictions::default(),
+            metadata: serde_json::Map::new(),
+        })
+    });
+    let times_redeemed = redemptions(&coupon);
+    Some(RemoteCode {
+        owner: None,
+        remote: Remote {
+            external_id: coupon.id?,
+            secondary_id: None,
+            times_redeemed,
+        },
+        code: coupon.code,
+        status: if coupon.is_enabled != Some(false) {
+            PromoCodeStatus::Active
+        } else {
+            PromoCodeStatus::Inactive
+        },
+        settings,
+    })
 }

@@ -3,14 +3,21 @@
 
 pub mod flex;
 pub mod fynn;
+pub mod limiter;
 pub mod whop;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use promohub_clients::{ClientSettings, Error as ClientError};
 
-use crate::model::{PromoCode, Provider, ProviderSync};
+use crate::metrics::Metrics;
+use crate::model::{
+    Discount, Duration as CodeDuration, PromoCode, PromoCodeStatus, Provider, ProviderSync,
+    Restrictions,
+};
+use limiter::{RateLimit, RateLimiter};
 
 /// Where a code lives on a provider, as the provider reported it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,40 +132,147 @@ pub struct ProviderConfig {
     pub base_url: String,
     pub api_key: String,
     pub timeout: Duration,
+    /// Client-side limit on calls; None sends as fast as asked.
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl ProviderConfig {
+    pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key: api_key.into(),
+            timeout: Duration::from_secs(10),
+            rate_limit: None,
+        }
+    }
+}
+
+/// What every HTTP call to a provider passes first: its rate limiter, when it has one.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Gate(Option<Arc<RateLimiter>>);
+
+impl Gate {
+    /// Waits for a place; hold what it returns until the call has ended.
+    pub(crate) async fn pass(&self) -> Option<limiter::Permit<'_>> {
+        match &self.0 {
+            Some(limiter) => Some(limiter.acquire().await),
+            None => None,
+        }
+    }
+}
+
+/// A code as a provider holds it, mapped back into the unified model where it can be.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemoteCode {
+    pub remote: Remote,
+    pub code: String,
+    /// The PromoHub id the provider's copy carries, where the provider can hold one (Flex's
+    /// coupon metadata): tells our copy from an older one with the same code.
+    pub owner: Option<String>,
+    pub status: PromoCodeStatus,
+    /// The provider's settings; why not, when they cannot be read as PromoHub's.
+    pub settings: Result<RemoteSettings, String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemoteSettings {
+    pub name: String,
+    pub discount: Discount,
+    pub duration: CodeDuration,
+    pub max_redemptions: Option<i64>,
+    pub max_redemptions_per_customer: Option<i64>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub restrictions: Restrictions,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug)]
-pub enum Adapter {
+enum Kind {
     Flex(flex::FlexAdapter),
     Fynn(fynn::FynnAdapter),
     Whop(whop::WhopAdapter),
 }
 
+/// One provider's adapter, with its rate limiter and the metrics it reports to.
+#[derive(Clone, Debug)]
+pub struct Adapter {
+    kind: Kind,
+    metrics: Arc<Metrics>,
+}
+
+fn outcome<T>(result: &Result<T, ProviderError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(e) if e.transient => "transient",
+        Err(_) => "permanent",
+    }
+}
+
 impl Adapter {
-    pub fn new(provider: Provider, config: &ProviderConfig) -> anyhow::Result<Self> {
+    pub fn new(
+        provider: Provider,
+        config: &ProviderConfig,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let settings =
             ClientSettings::new(&config.base_url, &config.api_key).with_timeout(config.timeout);
-        Ok(match provider {
-            Provider::Flex => Adapter::Flex(flex::FlexAdapter::new(settings.flex()?)),
-            Provider::Fynn => Adapter::Fynn(fynn::FynnAdapter::new(settings.fynn()?)),
-            Provider::Whop => Adapter::Whop(whop::WhopAdapter::new(settings.whop()?)),
-        })
+        let gate = Gate(config.rate_limit.map(|l| Arc::new(RateLimiter::new(l))));
+        let kind = match provider {
+            Provider::Flex => Kind::Flex(flex::FlexAdapter::new(settings.flex()?, gate)),
+            Provider::Fynn => Kind::Fynn(fynn::FynnAdapter::new(settings.fynn()?, gate)),
+            Provider::Whop => Kind::Whop(whop::WhopAdapter::new(settings.whop()?, gate)),
+        };
+        Ok(Self { kind, metrics })
     }
 
     pub fn provider(&self) -> Provider {
-        match self {
-            Adapter::Flex(_) => Provider::Flex,
-            Adapter::Fynn(_) => Provider::Fynn,
-            Adapter::Whop(_) => Provider::Whop,
+        match self.kind {
+            Kind::Flex(_) => Provider::Flex,
+            Kind::Fynn(_) => Provider::Fynn,
+            Kind::Whop(_) => Provider::Whop,
         }
+    }
+
+    async fn measured<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, ProviderError> {
+        let started = Instant::now();
+        let result = call.await;
+        self.metrics.provider_call(
+            self.provider(),
+            operation,
+            outcome(&result),
+            started.elapsed(),
+        );
+        result
     }
 
     /// Creates the code on the provider.
     pub async fn create(&self, code: &PromoCode) -> Result<Remote, ProviderError> {
-        match self {
-            Adapter::Flex(a) => a.create(code).await,
-            Adapter::Fynn(a) => a.create(code).await,
-            Adapter::Whop(a) => a.create(code).await,
+        self.measured("create", async {
+            match &self.kind {
+                Kind::Flex(a) => a.create(code, None).await,
+                Kind::Fynn(a) => a.create(code).await,
+                Kind::Whop(a) => a.create(code).await,
+            }
+        })
+        .await
+    }
+
+    /// Creates the code after an attempt that may have reached the provider: adopts the copy
+    /// the provider already holds, and reuses what an interrupted attempt left behind.
+    pub async fn create_again(&self, code: &PromoCode) -> Result<Remote, ProviderError> {
+        if let Some(remote) = self.find(code).await? {
+            return Ok(remote);
+        }
+        match &self.kind {
+            Kind::Flex(a) => {
+                let orphan = self.measured("find", a.orphan_coupon(code)).await?;
+                self.measured("create", a.create(code, orphan)).await
+            }
+            _ => self.create(code).await,
         }
     }
 
@@ -168,29 +282,55 @@ impl Adapter {
         let external_id = link.external_id.as_deref().ok_or_else(|| {
             ProviderError::permanent(self.provider(), "the code was never created here")
         })?;
-        match self {
-            Adapter::Flex(a) => a.push(external_id, code).await,
-            Adapter::Fynn(a) => a.push(external_id, code).await,
-            Adapter::Whop(a) => a.push(external_id, link.times_redeemed, code).await,
-        }
+        self.measured("update", async {
+            match &self.kind {
+                Kind::Flex(a) => a.push(external_id, code).await,
+                Kind::Fynn(a) => a.push(external_id, code).await,
+                Kind::Whop(a) => a.push(external_id, link.times_redeemed, code).await,
+            }
+        })
+        .await
     }
 
     /// Undoes a create: deletes the code where the provider allows it, else deactivates it.
     pub async fn retire(&self, remote: &Remote) -> Result<(), ProviderError> {
-        match self {
-            Adapter::Flex(a) => a.retire(&remote.external_id).await,
-            Adapter::Fynn(a) => a.retire(&remote.external_id).await,
-            Adapter::Whop(a) => a.retire(&remote.external_id).await,
-        }
+        self.measured("retire", async {
+            match &self.kind {
+                Kind::Flex(a) => a.retire(&remote.external_id).await,
+                Kind::Fynn(a) => a.retire(&remote.external_id).await,
+                Kind::Whop(a) => a.retire(&remote.external_id).await,
+            }
+        })
+        .await
     }
 
-    /// The provider's copy of `code`, if it has one (compared ignoring case).
-    pub async fn find(&self, code: &str) -> Result<Option<Remote>, ProviderError> {
-        match self {
-            Adapter::Flex(a) => a.find(code).await,
-            Adapter::Fynn(a) => a.find(code).await,
-            Adapter::Whop(a) => a.find(code).await,
-        }
+    /// The provider's live copy of `code` (same code ignoring case, not archived, and made for
+    /// this code where the provider carries our id), if it has one.
+    pub async fn find(&self, code: &PromoCode) -> Result<Option<Remote>, ProviderError> {
+        let all = self.list_all().await?;
+        let mut matching: Vec<RemoteCode> = all
+            .into_iter()
+            .filter(|r| {
+                r.code.eq_ignore_ascii_case(&code.code)
+                    && r.status != PromoCodeStatus::Archived
+                    && r.owner.as_ref().is_none_or(|owner| *owner == code.id)
+            })
+            .collect();
+        // Flex keeps codes unique among active ones only: prefer a live copy.
+        matching.sort_by_key(|r| r.status != PromoCodeStatus::Active);
+        Ok(matching.into_iter().next().map(|r| r.remote))
+    }
+
+    /// Every code the provider holds, page by page.
+    pub async fn list_all(&self) -> Result<Vec<RemoteCode>, ProviderError> {
+        self.measured("list", async {
+            match &self.kind {
+                Kind::Flex(a) => a.list_all().await,
+                Kind::Fynn(a) => a.list_all().await,
+                Kind::Whop(a) => a.list_all().await,
+            }
+        })
+        .await
     }
 }
 
@@ -198,6 +338,7 @@ impl Adapter {
 #[derive(Clone, Debug, Default)]
 pub struct Providers {
     adapters: BTreeMap<Provider, Adapter>,
+    metrics: Arc<Metrics>,
 }
 
 impl Providers {
@@ -206,9 +347,17 @@ impl Providers {
     }
 
     pub fn with(mut self, provider: Provider, config: &ProviderConfig) -> anyhow::Result<Self> {
-        self.adapters
-            .insert(provider, Adapter::new(provider, config)?);
+        let adapter = Adapter::new(provider, config, self.metrics.clone())?;
+        self.adapters.insert(provider, adapter);
         Ok(self)
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn configured(&self) -> impl Iterator<Item = Provider> + '_ {
+        self.adapters.keys().copied()
     }
 
     pub fn get(&self, provider: Provider) -> Option<&Adapter> {

@@ -10,9 +10,9 @@ use std::str::FromStr;
 
 use promohub_clients::whop::{Client, types as api};
 
-use super::{ErrorBody, ProviderError, Remote, classify};
+use super::{ErrorBody, Gate, ProviderError, Remote, RemoteCode, RemoteSettings, classify};
 use crate::currency;
-use crate::model::{Discount, Duration, PromoCode, PromoCodeStatus, Provider};
+use crate::model::{Discount, Duration, PromoCode, PromoCodeStatus, Provider, Restrictions};
 
 impl ErrorBody for api::Error {
     fn message(&self) -> Option<String> {
@@ -26,6 +26,7 @@ impl ErrorBody for api::Error {
 #[derive(Clone, Debug)]
 pub struct WhopAdapter {
     client: Client,
+    gate: Gate,
 }
 
 fn err(error: promohub_clients::Error<api::Error>) -> ProviderError {
@@ -52,8 +53,8 @@ fn stock(limit: Option<i64>, uses: i64) -> (Option<i32>, bool) {
 }
 
 impl WhopAdapter {
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    pub(crate) fn new(client: Client, gate: Gate) -> Self {
+        Self { client, gate }
     }
 
     fn create_request(code: &PromoCode) -> Result<api::CreatePromoCode, ProviderError> {
@@ -96,6 +97,7 @@ impl WhopAdapter {
     }
 
     pub async fn create(&self, code: &PromoCode) -> Result<Remote, ProviderError> {
+        let _permit = self.gate.pass().await;
         let created = self
             .client
             .create_promo_code(&Self::create_request(code)?)
@@ -126,6 +128,7 @@ impl WhopAdapter {
             unlimited_stock: Some(unlimited_stock),
             metadata: Some(code.metadata.clone()),
         };
+        let _permit = self.gate.pass().await;
         self.client
             .update_promo_code(external_id, &request)
             .await
@@ -134,7 +137,11 @@ impl WhopAdapter {
     }
 
     pub async fn retire(&self, external_id: &str) -> Result<(), ProviderError> {
-        match self.client.delete_promo_code(external_id).await {
+        let deleted = {
+            let _permit = self.gate.pass().await;
+            self.client.delete_promo_code(external_id).await
+        };
+        match deleted {
             Ok(_) => Ok(()),
             // A used code cannot be deleted; archived is as retired as Whop allows.
             Err(e) if e.status().is_some_and(|s| s.as_u16() == 400) => {
@@ -145,6 +152,7 @@ impl WhopAdapter {
                     unlimited_stock: None,
                     metadata: None,
                 };
+                let _permit = self.gate.pass().await;
                 self.client
                     .update_promo_code(external_id, &archive)
                     .await
@@ -155,33 +163,105 @@ impl WhopAdapter {
         }
     }
 
-    /// Pages through every code, 50 at a time (Whop's most).
-    pub async fn find(&self, code: &str) -> Result<Option<Remote>, ProviderError> {
+    /// Every code, 50 a page (Whop's most).
+    pub async fn list_all(&self) -> Result<Vec<RemoteCode>, ProviderError> {
+        let mut all = Vec::new();
         let mut page = 1;
         loop {
+            let _permit = self.gate.pass().await;
             let list = self
                 .client
                 .list_promo_codes(Some(page), Some(50), None)
                 .await
                 .map_err(err)?
                 .into_inner();
-            if let Some(found) = list.data.iter().find(|p| {
-                p.status != Some(api::Status::Archived)
-                    && p.code
-                        .as_deref()
-                        .is_some_and(|c| c.eq_ignore_ascii_case(code))
-            }) {
-                return Ok(found.id.clone().map(|external_id| Remote {
-                    external_id,
-                    secondary_id: None,
-                    times_redeemed: i64::from(found.uses.unwrap_or(0)),
-                }));
-            }
-            let total_pages = list.pagination.and_then(|p| p.total_page).unwrap_or(1);
-            if list.data.is_empty() || page >= total_pages {
-                return Ok(None);
+            let total_pages = list
+                .pagination
+                .as_ref()
+                .and_then(|p| p.total_page)
+                .unwrap_or(1);
+            let empty = list.data.is_empty();
+            all.extend(list.data.into_iter().filter_map(remote_code));
+            if empty || page >= total_pages {
+                return Ok(all);
             }
             page += 1;
         }
     }
+}
+
+fn remote_code(promo: api::PromoCode) -> Option<RemoteCode> {
+    let uses = i64::from(promo.uses.unwrap_or(0));
+    let currency = promo
+        .base_currency
+        .map(|c| c.to_string().to_uppercase())
+        .unwrap_or_else(|| "USD".into());
+    let discount = match (promo.promo_type, promo.amount_off) {
+        (Some(api::PromoType::Percentage), Some(percent_off)) => {
+            Ok(Discount::Percentage { percent_off })
+        }
+        (Some(api::PromoType::FlatAmount), Some(amount)) if currency::is_iso_4217(&currency) => {
+            Ok(Discount::FixedAmount {
+                amount_off: (amount * currency::minor_units_per_major(&currency) as f64).round()
+                    as i64,
+                currency,
+            })
+        }
+        (Some(api::PromoType::FlatAmount), Some(_)) => {
+            Err(format!("{currency} is not an ISO 4217 currency"))
+        }
+        _ => Err("no promo_type or amount_off".to_string()),
+    };
+    // `plans` holds plan ids, or plan objects when expanded (never asked for here).
+    let plan_ids = promo
+        .plans
+        .as_ref()
+        .and_then(|p| p.as_array())
+        .map(|plans| {
+            plans
+                .iter()
+                .filter_map(|p| p.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let settings = discount.map(|discount| RemoteSettings {
+        name: promo.code.clone().unwrap_or_default(),
+        discount,
+        duration: match promo.number_of_intervals.unwrap_or(0) {
+            0 => Duration::Forever,
+            1 => Duration::Once,
+            n => Duration::Repeating {
+                periods: u32::try_from(n).unwrap_or(1),
+            },
+        },
+        max_redemptions: match promo.unlimited_stock {
+            Some(false) => Some(i64::from(promo.stock.unwrap_or(0)) + uses),
+            _ => None,
+        },
+        max_redemptions_per_customer: None,
+        expires_at: promo
+            .expiration_datetime
+            .and_then(|at| chrono::DateTime::from_timestamp(at, 0)),
+        restrictions: Restrictions {
+            plan_ids,
+            new_customers_only: promo.new_users_only.unwrap_or(false),
+            ..Restrictions::default()
+        },
+        metadata: promo.metadata.clone().unwrap_or_default(),
+    });
+    Some(RemoteCode {
+        owner: None,
+        remote: Remote {
+            external_id: promo.id?,
+            secondary_id: None,
+            times_redeemed: uses,
+        },
+        code: promo.code?,
+        status: match promo.status {
+            Some(api::Status::Inactive) => PromoCodeStatus::Inactive,
+            Some(api::Status::Archived) => PromoCodeStatus::Archived,
+            _ => PromoCodeStatus::Active,
+        },
+        settings,
+    })
 }
