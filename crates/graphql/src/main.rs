@@ -1,16 +1,15 @@
-//! `promohub`: the PromoHub server.
-
-use std::net::SocketAddr;
+//! `promohub`: the PromoHub server and its operator commands.
 
 use anyhow::Context;
-use axum::{Router, routing::get};
 use clap::{Parser, Subcommand};
+use promohub_graphql::{Config, schema};
 
 #[derive(Parser)]
 #[command(
     name = "promohub",
     version,
-    about = "PromoHub: one place for your promo codes"
+    about = "PromoHub: one place for your promo codes, written through to Flex, Fynn and Whop",
+    after_help = "Configuration comes from the environment: see contract/runtime.md and the README."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -19,12 +18,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server (the default).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "PROMOHUB_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-    },
+    /// Run the server (the default). With no provider configured: demo mode.
+    Serve,
+    /// Print the GraphQL schema (SDL) the server serves.
+    Schema,
+    /// Run the database migrations of DATABASE_URL and exit.
+    Migrate,
+    /// Pull codes from the configured providers once, print the report, and exit.
+    Sync,
 }
 
 #[tokio::main]
@@ -35,24 +36,41 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
-    let listen = match cli.command {
-        Some(Command::Serve { listen }) => listen,
-        None => std::env::var("PROMOHUB_LISTEN")
-            .unwrap_or_else(|_| "127.0.0.1:8080".into())
-            .parse()
-            .context("PROMOHUB_LISTEN must be address:port")?,
-    };
-    let app = Router::new().route("/healthz", get(|| async { "ok" }));
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!("promohub listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    tracing::info!("promohub stopped");
-    Ok(())
+    match Cli::parse().command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = Config::from_env()?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            promohub_graphql::serve(config, listener, shutdown_signal()).await
+        }
+        Command::Schema => {
+            print!("{}", schema::sdl());
+            Ok(())
+        }
+        Command::Migrate => {
+            let config = Config::from_env()?;
+            promohub_domain::store::connect(&config.database_url).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Sync => {
+            let config = Config::from_env()?;
+            anyhow::ensure!(!config.is_demo(), "no provider is configured");
+            let db = promohub_domain::store::connect(&config.database_url).await?;
+            let mut providers = promohub_domain::providers::Providers::new();
+            for (provider, provider_config) in &config.providers {
+                providers = providers.with(*provider, provider_config)?;
+            }
+            let service = promohub_domain::PromoService::new(db, providers, config.service);
+            let report = service
+                .sync_from_providers(None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{report:#?}");
+            Ok(())
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.
@@ -75,4 +93,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -1,0 +1,114 @@
+//! Configuration from the environment (runtime.md), with demo mode for a newcomer.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use promohub_domain::Provider;
+use promohub_domain::providers::ProviderConfig;
+use promohub_domain::providers::limiter::RateLimit;
+
+use crate::http::Tokens;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// None: demo mode makes one (only when no provider is configured).
+    pub tokens: Option<Tokens>,
+    pub providers: Vec<(Provider, ProviderConfig)>,
+    pub service: promohub_domain::ServiceConfig,
+    pub cors_origins: Vec<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match env(name) {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| anyhow!("{name} must be a number, not {text:?}")),
+    }
+}
+
+impl Config {
+    /// Reads runtime.md's variables. Errors name the variable, never a secret's value.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let listen = env("PROMOHUB_LISTEN")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .context("PROMOHUB_LISTEN must be address:port, e.g. 127.0.0.1:8080")?;
+        let database_url =
+            env("DATABASE_URL").unwrap_or_else(|| "sqlite://promohub.db?mode=rwc".into());
+        let tokens = env("PROMOHUB_API_TOKENS")
+            .map(|t| Tokens::parse(&t).map_err(|e| anyhow!("PROMOHUB_API_TOKENS: {e}")))
+            .transpose()?;
+        let timeout = Duration::from_millis(number("PROMOHUB_PROVIDER_TIMEOUT_MS", 10_000u64)?);
+        let mut providers = Vec::new();
+        for (provider, prefix) in [
+            (Provider::Flex, "FLEX"),
+            (Provider::Fynn, "FYNN"),
+            (Provider::Whop, "WHOP"),
+        ] {
+            let url = env(&format!("{prefix}_API_URL"));
+            let key = env(&format!("{prefix}_API_KEY"));
+            let (url, key) = match (url, key) {
+                (None, None) => continue,
+                (Some(url), Some(key)) => (url, key),
+                _ => bail!("set both {prefix}_API_URL and {prefix}_API_KEY, or neither"),
+            };
+            // Whop documents 100 requests per 10 s; the others document no limit.
+            let default_limit = (provider == Provider::Whop).then_some("100/10s");
+            let rate_limit = match env(&format!("PROMOHUB_{prefix}_RATE_LIMIT"))
+                .or(default_limit.map(str::to_string))
+            {
+                Some(text) if text == "none" => None,
+                Some(text) => Some(RateLimit::parse(&text).with_context(|| {
+                    format!("PROMOHUB_{prefix}_RATE_LIMIT must look like 100/10s or be none")
+                })?),
+                None => None,
+            };
+            providers.push((
+                provider,
+                ProviderConfig {
+                    timeout,
+                    rate_limit,
+                    ..ProviderConfig::new(url, key)
+                },
+            ));
+        }
+        let defaults = promohub_domain::ServiceConfig::default();
+        let sync_secs: u64 = number("PROMOHUB_SYNC_INTERVAL_SECS", 300)?;
+        let service = promohub_domain::ServiceConfig {
+            retry_base: Duration::from_millis(number("PROMOHUB_SYNC_RETRY_BASE_MS", 500u64)?),
+            max_attempts: number("PROMOHUB_SYNC_MAX_ATTEMPTS", 10i32)?.max(1),
+            sync_interval: (sync_secs > 0).then(|| Duration::from_secs(sync_secs)),
+            ..defaults
+        };
+        let cors_origins = env("PROMOHUB_CORS_ORIGINS")
+            .map(|o| {
+                o.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            listen,
+            database_url,
+            tokens,
+            providers,
+            service,
+            cors_origins,
+        })
+    }
+
+    /// Demo mode: nothing configured. Never when any provider is.
+    pub fn is_demo(&self) -> bool {
+        self.providers.is_empty()
+    }
+}

@@ -1,0 +1,651 @@
+//! HTTP: GraphQL over HTTP as its spec says (graphql.github.io/graphql-over-http), bearer
+//! tokens, and the REST routes of the runtime contract.
+//!
+//! async-graphql's stock integration always answers `application/graphql-response+json` and
+//! 200 for documents that do not parse or validate; this handler negotiates the media type by
+//! Accept and answers 4xx where the spec asks for it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use promohub_domain::metrics::{Histogram, LATENCY_BUCKETS};
+use serde_json::{Value, json};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::schema::{Caller, PromoHubSchema};
+
+/// Bodies above this are refused with 413.
+pub const MAX_BODY: usize = 1024 * 1024;
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The API tokens: `scope:token` pairs, scope `read` or `write` (write implies read).
+#[derive(Clone, Default)]
+pub struct Tokens(Vec<(String, Caller)>);
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tokens({} configured)", self.0.len())
+    }
+}
+
+impl Tokens {
+    /// Parses `PROMOHUB_API_TOKENS`. The error never repeats a token.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut tokens = Vec::new();
+        for (index, pair) in text
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .enumerate()
+        {
+            let (scope, token) = pair
+                .split_once(':')
+                .ok_or_else(|| format!("token #{} is not scope:token", index + 1))?;
+            let can_write = match scope {
+                "write" => true,
+                "read" => false,
+                _ => return Err(format!("token #{}: scope must be read or write", index + 1)),
+            };
+            if token.len() < 8 {
+                return Err(format!("token #{} is shorter than 8 characters", index + 1));
+            }
+            tokens.push((
+                token.to_string(),
+                Caller {
+                    can_write,
+                    actor: format!("{scope}-token-{}", index + 1),
+                },
+            ));
+        }
+        if tokens.is_empty() {
+            return Err("no tokens given".into());
+        }
+        Ok(Self(tokens))
+    }
+
+    fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
+        let given = headers
+            .get(header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .strip_prefix("Bearer ")?
+            .trim();
+        self.0
+            .iter()
+            .find(|(token, _)| constant_time_eq(token.as_bytes(), given.as_bytes()))
+            .map(|(_, caller)| caller.clone())
+    }
+}
+
+/// Compares without stopping at the first difference, so timing tells nothing of a token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Requests and latency per GraphQL operation.
+#[derive(Default)]
+pub struct HttpMetrics {
+    operations: Mutex<BTreeMap<(String, u16), Histogram>>,
+}
+
+/// Distinct operation names kept apart; the rest are counted as "other".
+const MAX_OPERATION_NAMES: usize = 200;
+
+impl HttpMetrics {
+    fn record(&self, operation: &str, status: StatusCode, elapsed: Duration) {
+        let mut operations = self
+            .operations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let known = operations.keys().any(|(name, _)| name == operation);
+        let name = if known || operations.len() < MAX_OPERATION_NAMES {
+            operation.to_string()
+        } else {
+            "other".to_string()
+        };
+        let histogram = operations.entry((name, status.as_u16())).or_default();
+        for (bound, count) in LATENCY_BUCKETS.iter().zip(histogram.buckets.iter_mut()) {
+            if elapsed.as_secs_f64() <= *bound {
+                *count += 1;
+            }
+        }
+        histogram.count += 1;
+        histogram.sum_seconds += elapsed.as_secs_f64();
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: PromoHubSchema,
+    pub service: promohub_domain::PromoService,
+    pub tokens: Tokens,
+    pub metrics: Arc<HttpMetrics>,
+}
+
+/// The whole HTTP surface of runtime.md.
+pub fn router(state: AppState, cors_origins: &[String]) -> Router {
+    let mut router = Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state);
+    let origins: Vec<HeaderValue> = cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if !origins.is_empty() {
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+                .max_age(Duration::from_secs(600)),
+        );
+    }
+    router
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(),
+                    path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Which media type to answer in, from Accept; None when the client accepts neither.
+fn negotiate(headers: &HeaderMap) -> Option<&'static str> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        // No Accept: the spec's legacy default.
+        return Some(JSON);
+    };
+    let types: Vec<&str> = accept
+        .split(',')
+        .map(|t| t.split(';').next().unwrap_or("").trim())
+        .collect();
+    if types.contains(&GRAPHQL_RESPONSE) {
+        Some(GRAPHQL_RESPONSE)
+    } else if types
+        .iter()
+        .any(|t| *t == JSON || *t == "*/*" || *t == "application/*")
+    {
+        Some(JSON)
+    } else {
+        None
+    }
+}
+
+fn graphql_body(status: StatusCode, media: &'static str, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(match media {
+            GRAPHQL_RESPONSE => "application/graphql-response+json; charset=utf-8",
+            _ => "application/json; charset=utf-8",
+        }),
+    );
+    response
+}
+
+fn request_error(status: StatusCode, media: &'static str, message: &str, code: &str) -> Response {
+    graphql_body(
+        status,
+        media,
+        &json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+    )
+}
+
+/// A GraphQL request as parsed from JSON (POST body) or the query string (GET).
+struct Incoming {
+    query: String,
+    variables: Option<Value>,
+    operation_name: Option<String>,
+}
+
+fn incoming(value: &Value) -> Result<Incoming, &'static str> {
+    let object = value.as_object().ok_or("the body must be a JSON object")?;
+    let query = match object.get("query") {
+        Some(Value::String(q)) => q.clone(),
+        _ => return Err("query must be a string"),
+    };
+    let variables = match object.get("variables") {
+        None | Some(Value::Null) => None,
+        Some(v @ Value::Object(_)) => Some(v.clone()),
+        Some(_) => return Err("variables must be an object"),
+    };
+    let operation_name = match object.get("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name.clone()),
+        Some(_) => return Err("operationName must be a string"),
+    };
+    Ok(Incoming {
+        query,
+        variables,
+        operation_name,
+    })
+}
+
+/// Runs a parsed request: the shared path of GET and POST.
+async fn execute(
+    state: &AppState,
+    media: &'static str,
+    caller: Caller,
+    request: Incoming,
+    over_get: bool,
+) -> Response {
+    let started = Instant::now();
+    let operation = request
+        .operation_name
+        .clone()
+        .unwrap_or_else(|| "anonymous".to_string());
+    let document = match async_graphql::parser::parse_query(&request.query) {
+        Ok(document) => document,
+        Err(error) => {
+            // graphql-response+json: 400; legacy application/json: 200 with the error.
+            let status = if media == GRAPHQL_RESPONSE {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            let response = request_error(status, media, &error.to_string(), "GRAPHQL_PARSE_FAILED");
+            state.metrics.record(&operation, status, started.elapsed());
+            return response;
+        }
+    };
+    if over_get && selects_mutation(&document.operations, request.operation_name.as_deref()) {
+        let mut response = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "mutations are only accepted over POST",
+            "METHOD_NOT_ALLOWED",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let mut gql = async_graphql::Request::new(request.query).data(caller);
+    if let Some(name) = request.operation_name {
+        gql = gql.operation_name(name);
+    }
+    if let Some(variables) = request.variables {
+        gql = gql.variables(async_graphql::Variables::from_json(variables));
+    }
+    let response = state.schema.execute(gql).await;
+    // Errors without a path happened before execution (validation, limits): a bad request.
+    let rejected = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if rejected && media == GRAPHQL_RESPONSE {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = serde_json::to_value(&response).unwrap_or_else(|_| {
+        json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] })
+    });
+    state.metrics.record(&operation, status, started.elapsed());
+    graphql_body(status, media, &body)
+}
+
+fn selects_mutation(operations: &DocumentOperations, name: Option<&str>) -> bool {
+    match operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(ops) => match name {
+            Some(name) => ops
+                .iter()
+                .any(|(n, op)| n.as_str() == name && op.node.ty == OperationType::Mutation),
+            None => false,
+        },
+    }
+}
+
+fn unauthorized(media: &'static str) -> Response {
+    let mut response = request_error(
+        StatusCode::UNAUTHORIZED,
+        media,
+        "send Authorization: Bearer <token> with a configured token",
+        "UNAUTHENTICATED",
+    );
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// GraphQL over HTTP: a JSON body `{query, variables, operationName}`.
+#[utoipa::path(post, path = "/graphql", tag = "graphql",
+    request_body(content = Object, content_type = "application/json",
+        description = "`{\"query\": ..., \"variables\": {...}, \"operationName\": ...}`"),
+    responses(
+        (status = 200, description = "The GraphQL response (errors included for application/json)"),
+        (status = 400, description = "Not JSON, not a GraphQL request, or (for application/graphql-response+json) a document that does not parse or validate"),
+        (status = 401, description = "No or unknown bearer token"),
+        (status = 406, description = "Accept allows neither application/json nor application/graphql-response+json"),
+        (status = 413, description = "Body over 1 MiB"),
+        (status = 415, description = "Content-Type is not application/json")),
+    security(("bearer" = [])))]
+async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "accept application/json or application/graphql-response+json",
+        )
+            .into_response();
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.trim_start().starts_with(JSON) {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "send the request as application/json",
+            "UNSUPPORTED_MEDIA_TYPE",
+        );
+    }
+    let Some(caller) = state.tokens.caller(&headers) else {
+        return unauthorized(media);
+    };
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(error) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &format!("the body is not JSON: {error}"),
+                "BAD_REQUEST",
+            );
+        }
+    };
+    match incoming(&value) {
+        Ok(request) => execute(&state, media, caller, request, false).await,
+        Err(message) => request_error(StatusCode::BAD_REQUEST, media, message, "BAD_REQUEST"),
+    }
+}
+
+/// GraphiQL in a browser (no token needed for the page); with `?query=`, runs a query (never a
+/// mutation).
+#[utoipa::path(get, path = "/graphql", tag = "graphql",
+    params(("query" = Option<String>, Query, description = "A GraphQL query"),
+           ("variables" = Option<String>, Query, description = "JSON object"),
+           ("operationName" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "GraphiQL's page (text/html, without query), or the GraphQL response"),
+        (status = 400, description = "Bad parameters"),
+        (status = 401, description = "No or unknown bearer token"),
+        (status = 405, description = "The operation is a mutation")),
+    security(("bearer" = [])))]
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let params: BTreeMap<String, String> = raw
+        .as_deref()
+        .map(|q| {
+            url_pairs(q)
+                .into_iter()
+                .collect::<BTreeMap<String, String>>()
+        })
+        .unwrap_or_default();
+    let Some(query) = params.get("query") else {
+        let wants_html = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        return if wants_html {
+            Html(GRAPHIQL).into_response()
+        } else {
+            request_error(
+                StatusCode::BAD_REQUEST,
+                negotiate(&headers).unwrap_or(JSON),
+                "give ?query=..., or open this URL in a browser for GraphiQL",
+                "BAD_REQUEST",
+            )
+        };
+    };
+    let Some(media) = negotiate(&headers) else {
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "accept application/json or application/graphql-response+json",
+        )
+            .into_response();
+    };
+    let Some(caller) = state.tokens.caller(&headers) else {
+        return unauthorized(media);
+    };
+    let variables = match params
+        .get("variables")
+        .map(|v| serde_json::from_str::<Value>(v))
+    {
+        None => None,
+        Some(Ok(v @ Value::Object(_))) => Some(v),
+        Some(Ok(Value::Null)) => None,
+        Some(_) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                "variables must be a JSON object",
+                "BAD_REQUEST",
+            );
+        }
+    };
+    let request = Incoming {
+        query: query.clone(),
+        variables,
+        operation_name: params
+            .get("operationName")
+            .cloned()
+            .filter(|n| !n.is_empty()),
+    };
+    execute(&state, media, caller, request, true).await
+}
+
+/// Decodes `a=1&b=x%20y` (with `+` as space).
+fn url_pairs(query: &str) -> Vec<(String, String)> {
+    fn decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    match std::str::from_utf8(&bytes[i + 1..i + 3])
+                        .ok()
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    {
+                        Some(byte) => {
+                            out.push(byte);
+                            i += 2;
+                        }
+                        None => out.push(b'%'),
+                    }
+                }
+                byte => out.push(byte),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key), decode(value))
+        })
+        .collect()
+}
+
+/// 200 when the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is up")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// 200 when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready"), (status = 503, description = "The database does not answer")))]
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.service.db().ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Metrics in Prometheus text format", content_type = "text/plain")))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    let text = crate::metrics::render(&state).await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+impl AppState {
+    pub(crate) fn operations(&self) -> BTreeMap<(String, u16), Histogram> {
+        self.metrics
+            .operations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "PromoHub", description = "The REST routes of the PromoHub server. The API itself is GraphQL at /graphql; its schema is schema.graphql."),
+    paths(graphql_post, graphql_get, healthz, readyz, metrics, openapi),
+    modifiers(&BearerAuth),
+    tags((name = "graphql", description = "GraphQL over HTTP"), (name = "operations", description = "Health, readiness, metrics"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// This document: the OpenAPI description of the REST routes, generated from the code.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI document")))]
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// GraphiQL; its JavaScript loads from a CDN in the browser. Enter your token in the headers
+/// pane as `{"Authorization": "Bearer <token>"}`.
+const GRAPHIQL: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>PromoHub GraphiQL</title>
+  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/graphiql@3/graphiql.min.css">
+</head>
+<body style="margin:0">
+  <div id="graphiql" style="height:100vh">Loading GraphiQL...</div>
+  <script crossorigin src="https://cdn.jsdelivr.net/npm/react@18/umd/react.production.min.js"></script>
+  <script crossorigin src="https://cdn.jsdelivr.net/npm/react-dom@18/umd/react-dom.production.min.js"></script>
+  <script crossorigin src="https://cdn.jsdelivr.net/npm/graphiql@3/graphiql.min.js"></script>
+  <script>
+    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+    ReactDOM.createRoot(document.getElementById('graphiql')).render(
+      React.createElement(GraphiQL, {
+        fetcher,
+        defaultHeaders: '{\n  "Authorization": "Bearer <your token>"\n}',
+        shouldPersistHeaders: true,
+        defaultQuery: '{\n  promoCodes(first: 10) {\n    totalCount\n    nodes { code status discount { type percentOff amountOff currency } providers { provider state } }\n  }\n}\n',
+      }),
+    );
+  </script>
+</body>
+</html>
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_decode() {
+        assert_eq!(
+            url_pairs("query=%7B%20a%20%7D&x=1+2&bad=%zz&end=%4"),
+            vec![
+                ("query".to_string(), "{ a }".to_string()),
+                ("x".to_string(), "1 2".to_string()),
+                ("bad".to_string(), "%zz".to_string()),
+                ("end".to_string(), "%4".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn tokens_parse_and_never_echo() {
+        let tokens = Tokens::parse("read:aaaaaaaa, write:bbbbbbbb").expect("valid");
+        assert_eq!(tokens.0.len(), 2);
+        let error = Tokens::parse("admin:secret-value-1").expect_err("bad scope");
+        assert!(!error.contains("secret-value-1"));
+        assert!(Tokens::parse("write:short").is_err());
+    }
+
+    #[test]
+    fn accept_negotiates_the_media_type() {
+        let with = |accept: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::ACCEPT,
+                HeaderValue::from_str(accept).expect("header"),
+            );
+            negotiate(&headers)
+        };
+        assert_eq!(negotiate(&HeaderMap::new()), Some(JSON));
+        assert_eq!(
+            with("application/graphql-response+json, application/json"),
+            Some(GRAPHQL_RESPONSE)
+        );
+        assert_eq!(with("application/json"), Some(JSON));
+        assert_eq!(with("*/*"), Some(JSON));
+        assert_eq!(with("text/plain"), None);
+    }
+}

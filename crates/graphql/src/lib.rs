@@ -1,0 +1,109 @@
+//! The PromoHub server: the GraphQL API of contract/schema.graphql and the HTTP surface of
+//! contract/runtime.md, over the domain service and its background worker.
+
+pub mod config;
+pub mod http;
+mod metrics;
+pub mod schema;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use promohub_domain::providers::{ProviderConfig, Providers};
+use promohub_domain::{PromoService, Provider};
+use promohub_sandbox::{Provider as Emulated, RunningSandbox, SandboxConfig};
+
+pub use config::Config;
+use http::{AppState, Tokens};
+
+/// What demo mode started, kept alive as long as the server runs.
+struct Demo {
+    _sandbox: RunningSandbox,
+}
+
+/// Demo mode: the providers are sandboxes in this process, and a development token is made
+/// when none is configured. Loud, on purpose.
+async fn start_demo(config: &mut Config) -> anyhow::Result<Demo> {
+    let sandbox = RunningSandbox::start(SandboxConfig::default()).await?;
+    for (provider, emulated) in [
+        (Provider::Flex, Emulated::Flex),
+        (Provider::Fynn, Emulated::Fynn),
+        (Provider::Whop, Emulated::Whop),
+    ] {
+        config.providers.push((
+            provider,
+            ProviderConfig::new(sandbox.base_url(emulated), sandbox.key(emulated)),
+        ));
+    }
+    let token_line = if config.tokens.is_none() {
+        let token = format!("demo-{}", uuid::Uuid::new_v4().simple());
+        config.tokens = Some(Tokens::parse(&format!("write:{token}")).map_err(anyhow::Error::msg)?);
+        format!("development token (write): {token}")
+    } else {
+        "tokens: from PROMOHUB_API_TOKENS".to_string()
+    };
+    let bar = "=".repeat(78);
+    println!(
+        "{bar}\n DEMO MODE: no provider is configured, so Flex, Fynn and Whop are SANDBOXES\n \
+         running inside this process at {} (control API: {}/_sandbox).\n \
+         Nothing reaches a real payment provider. Set FLEX_API_URL/FLEX_API_KEY (etc.) for real ones.\n \
+         {token_line}\n{bar}",
+        sandbox.url(),
+        sandbox.url()
+    );
+    tracing::warn!("DEMO MODE: providers are in-process sandboxes");
+    Ok(Demo { _sandbox: sandbox })
+}
+
+/// Runs the server on `listener` until `shutdown` resolves: migrations, the worker, the API.
+/// In-flight requests finish before it returns.
+pub async fn serve(
+    mut config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let demo = if config.is_demo() {
+        Some(start_demo(&mut config).await?)
+    } else {
+        None
+    };
+    let tokens = config.tokens.clone().context(
+        "PROMOHUB_API_TOKENS is required when a provider is configured (e.g. write:<secret>)",
+    )?;
+    let db = promohub_domain::store::connect(&config.database_url).await?;
+    let mut providers = Providers::new();
+    for (provider, provider_config) in &config.providers {
+        providers = providers
+            .with(*provider, provider_config)
+            .with_context(|| format!("configuring {provider}"))?;
+    }
+    let service = PromoService::new(db, providers, config.service.clone());
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker = {
+        let service = service.clone();
+        tokio::spawn(async move { service.run_worker(worker_stopped).await })
+    };
+    let state = AppState {
+        schema: schema::build(service.clone()),
+        service,
+        tokens,
+        metrics: Arc::new(http::HttpMetrics::default()),
+    };
+    let app = http::router(state, &config.cors_origins);
+    tracing::info!(
+        address = %listener.local_addr()?,
+        database = %promohub_domain::store::redact_url(&config.database_url),
+        providers = ?config.providers.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+        "promohub listening"
+    );
+    println!("promohub listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    let _ = stop_worker.send(true);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
+    drop(demo);
+    tracing::info!("promohub stopped");
+    Ok(())
+}

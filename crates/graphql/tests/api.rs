@@ -1,0 +1,820 @@
+//! The `promohub` server end to end over real HTTP: an ephemeral port, a temp database, the
+//! sandbox as providers. Every query and mutation of the contract, and the error cases.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use promohub_domain::providers::ProviderConfig;
+use promohub_domain::testing::TestDb;
+use promohub_domain::{Provider, ServiceConfig};
+use promohub_graphql::Config;
+use promohub_graphql::http::Tokens;
+use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, RunningSandbox, SandboxConfig};
+use serde_json::{Value, json};
+
+const WRITER: &str = "writer-token-0001";
+const READER: &str = "reader-token-0001";
+
+struct TestServer {
+    addr: SocketAddr,
+    sandbox: RunningSandbox,
+    http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _db: TestDb,
+}
+
+impl TestServer {
+    async fn start(db: TestDb) -> Self {
+        let sandbox = RunningSandbox::start(SandboxConfig::default())
+            .await
+            .expect("sandbox");
+        let providers = [
+            (Provider::Flex, Emulated::Flex),
+            (Provider::Fynn, Emulated::Fynn),
+            (Provider::Whop, Emulated::Whop),
+        ]
+        .into_iter()
+        .map(|(p, e)| {
+            (
+                p,
+                ProviderConfig {
+                    timeout: Duration::from_secs(2),
+                    ..ProviderConfig::new(sandbox.base_url(e), sandbox.key(e))
+                },
+            )
+        })
+        .collect();
+        let config = Config {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            database_url: db.url.clone(),
+            tokens: Some(Tokens::parse(&format!("write:{WRITER},read:{READER}")).expect("tokens")),
+            providers,
+            service: ServiceConfig {
+                retry_base: Duration::from_millis(20),
+                poll_interval: Duration::from_millis(20),
+                sync_interval: None,
+                ..ServiceConfig::default()
+            },
+            cors_origins: vec!["http://localhost:3000".into()],
+        };
+        Self::serve(config, sandbox, db).await
+    }
+
+    async fn serve(config: Config, sandbox: RunningSandbox, db: TestDb) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("port");
+        let addr = listener.local_addr().expect("address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(promohub_graphql::serve(config, listener, async {
+            let _ = stopped.await;
+        }));
+        let server = Self {
+            addr,
+            sandbox,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+            _db: db,
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while server.get("/healthz").await.map(|r| r.status().as_u16()) != Some(200) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "server did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn get(&self, path: &str) -> Option<reqwest::Response> {
+        self.http.get(self.url(path)).send().await.ok()
+    }
+
+    /// POSTs a GraphQL request; returns the status and the JSON body.
+    async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn write(&self, query: &str, variables: Value) -> Value {
+        let (status, body) = self.gql(Some(WRITER), query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+        body["data"].clone()
+    }
+
+    async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+const CODE_FIELDS: &str = "id code name status version timesRedeemed expiresAt createdAt updatedAt
+    maxRedemptions maxRedemptionsPerCustomer metadata
+    discount { type percentOff amountOff currency } duration { type periods }
+    restrictions { planIds productIds customerId newCustomersOnly }
+    providers { provider externalId state lastError attempts syncedAt }";
+
+fn create_mutation() -> String {
+    format!(
+        "mutation Create($input: CreatePromoCodeInput!) {{
+           createPromoCode(input: $input) {{ promoCode {{ {CODE_FIELDS} }} userErrors {{ field code message }} }}
+         }}"
+    )
+}
+
+fn update_mutation() -> String {
+    format!(
+        "mutation Update($id: ID!, $input: UpdatePromoCodeInput!) {{
+           updatePromoCode(id: $id, input: $input) {{ promoCode {{ {CODE_FIELDS} }} userErrors {{ field code message }} }}
+         }}"
+    )
+}
+
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(promohub_domain::testing::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = promohub_domain::testing::postgres().await {
+                        super::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_databases!(every_query_and_mutation_of_the_contract);
+
+async fn every_query_and_mutation_of_the_contract(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let expires = (chrono::Utc::now() + chrono::Duration::days(30))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let created = server
+        .write(
+            &create_mutation(),
+            json!({ "input": {
+                "code": "SPRING-25", "name": "Spring sale",
+                "discount": { "type": "PERCENTAGE", "percentOff": 25 },
+                "duration": { "type": "REPEATING", "periods": 3 },
+                "maxRedemptions": 100, "expiresAt": expires,
+                "restrictions": { "planIds": ["plan_pro"], "newCustomersOnly": true },
+                "metadata": { "campaign": "spring" },
+                "providers": ["WHOP"],
+            }}),
+        )
+        .await;
+    let payload = &created["createPromoCode"];
+    assert_eq!(payload["userErrors"], json!([]));
+    let code = &payload["promoCode"];
+    let id = code["id"].as_str().expect("id").to_string();
+    assert_eq!(code["version"], 1);
+    assert_eq!(
+        code["discount"],
+        json!({ "type": "PERCENTAGE", "percentOff": 25.0, "amountOff": null, "currency": null })
+    );
+    assert_eq!(
+        code["duration"],
+        json!({ "type": "REPEATING", "periods": 3 })
+    );
+    assert_eq!(code["metadata"], json!({ "campaign": "spring" }));
+    assert_eq!(code["expiresAt"], json!(expires));
+    assert_eq!(code["providers"][0]["provider"], "WHOP");
+    assert_eq!(code["providers"][0]["state"], "SYNCED");
+    assert!(
+        code["providers"][0]["externalId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("promo_"))
+    );
+
+    let by_id = server
+        .write(
+            &format!("query($id: ID!) {{ promoCode(id: $id) {{ {CODE_FIELDS} }} }}"),
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(by_id["promoCode"]["code"], "SPRING-25");
+    let by_code = server
+        .write("{ promoCodeByCode(code: \"spring-25\") { id } }", json!({}))
+        .await;
+    assert_eq!(by_code["promoCodeByCode"]["id"], json!(id));
+    let missing = server
+        .write("{ promoCode(id: \"nope\") { id } }", json!({}))
+        .await;
+    assert_eq!(missing["promoCode"], Value::Null);
+
+    for i in 0..3 {
+        server
+            .write(
+                &create_mutation(),
+                json!({ "input": { "code": format!("FLAT-{i}"),
+                    "discount": { "type": "FIXED_AMOUNT", "amountOff": 500, "currency": "USD" },
+                    "providers": ["FLEX"] } }),
+            )
+            .await;
+    }
+    let page_query = "query($after: String) { promoCodes(first: 2, after: $after, sortBy: CODE,
+        filter: { codePrefix: \"flat\", provider: FLEX, status: [ACTIVE] }) {
+        totalCount edges { cursor node { code } } nodes { code }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+    let first = server.write(page_query, json!({})).await;
+    let first = &first["promoCodes"];
+    assert_eq!(first["totalCount"], 3);
+    assert_eq!(
+        first["nodes"],
+        json!([{ "code": "FLAT-0" }, { "code": "FLAT-1" }])
+    );
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    assert_eq!(first["pageInfo"]["endCursor"], first["edges"][1]["cursor"]);
+    let second = server
+        .write(
+            page_query,
+            json!({ "after": first["pageInfo"]["endCursor"] }),
+        )
+        .await;
+    assert_eq!(second["promoCodes"]["nodes"], json!([{ "code": "FLAT-2" }]));
+    assert_eq!(second["promoCodes"]["pageInfo"]["hasNextPage"], false);
+    assert_eq!(second["promoCodes"]["pageInfo"]["hasPreviousPage"], true);
+
+    let valid = server
+        .write(
+            "{ ok: validatePromoCode(code: \"SPRING-25\", provider: WHOP, planId: \"plan_pro\") { valid reason promoCode { code } }
+               plan: validatePromoCode(code: \"SPRING-25\", planId: \"plan_basic\") { valid reason }
+               none: validatePromoCode(code: \"NOPE\") { valid reason promoCode { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        valid["ok"],
+        json!({ "valid": true, "reason": null, "promoCode": { "code": "SPRING-25" } })
+    );
+    assert_eq!(
+        valid["plan"],
+        json!({ "valid": false, "reason": "PLAN_NOT_ELIGIBLE" })
+    );
+    assert_eq!(
+        valid["none"],
+        json!({ "valid": false, "reason": "NOT_FOUND", "promoCode": null })
+    );
+
+    let updated = server
+        .write(
+            &update_mutation(),
+            json!({ "id": id, "input": { "expectedVersion": 1, "maxRedemptions": 200,
+                                         "metadata": { "campaign": "spring", "wave": "2" } } }),
+        )
+        .await;
+    let updated = &updated["updatePromoCode"];
+    assert_eq!(updated["userErrors"], json!([]));
+    assert_eq!(updated["promoCode"]["version"], 2);
+    assert_eq!(updated["promoCode"]["maxRedemptions"], 200);
+    let cleared = server
+        .write(
+            &update_mutation(),
+            json!({ "id": id, "input": { "maxRedemptions": null } }),
+        )
+        .await;
+    assert_eq!(
+        cleared["updatePromoCode"]["promoCode"]["maxRedemptions"],
+        Value::Null
+    );
+
+    let providers = server
+        .write(
+            "{ providers { provider configured capabilities { discountTypes durationTypes maxRedemptions
+               maxRedemptionsPerCustomer expiresAt planRestrictions productRestrictions customerRestriction
+               newCustomersOnly metadata updatableFields } } }",
+            json!({}),
+        )
+        .await;
+    let flex = &providers["providers"][0];
+    assert_eq!(flex["provider"], "FLEX");
+    assert_eq!(flex["configured"], true);
+    assert_eq!(flex["capabilities"]["expiresAt"], false);
+    assert_eq!(
+        flex["capabilities"]["updatableFields"],
+        json!(["status", "metadata"])
+    );
+
+    let retried = server
+        .write(
+            "mutation($id: ID!) { retrySync(id: $id) { promoCode { id } userErrors { code } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(retried["retrySync"]["userErrors"], json!([]));
+    let synced = server
+        .write(
+            "mutation { syncFromProviders { imported updated unchanged drifted errors } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(synced["syncFromProviders"]["imported"], 0);
+    assert_eq!(synced["syncFromProviders"]["errors"], json!([]));
+
+    let archived = server
+        .write(
+            "mutation($id: ID!) { archivePromoCode(id: $id) { promoCode { status version } userErrors { code } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        archived["archivePromoCode"]["promoCode"]["status"],
+        "ARCHIVED"
+    );
+    let again = server
+        .write(
+            "mutation($id: ID!) { archivePromoCode(id: $id) { promoCode { id } userErrors { field code message } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        again["archivePromoCode"]["userErrors"][0]["code"],
+        "ARCHIVED"
+    );
+    server.stop().await.expect("stops cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_and_scopes_are_enforced() {
+    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    let query = "{ providers { provider } }";
+    assert_eq!(server.gql(None, query, json!({})).await.0, 401);
+    let (status, body) = server
+        .gql(Some("not-a-token-at-all"), query, json!({}))
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(server.gql(Some(READER), query, json!({})).await.0, 200);
+    let (status, body) = server
+        .gql(
+            Some(READER),
+            &create_mutation(),
+            json!({ "input": { "code": "READONLY", "discount": { "type": "PERCENTAGE", "percentOff": 5 },
+                               "providers": ["WHOP"] } }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
+    let (_, body) = server
+        .gql(
+            Some(READER),
+            "{ promoCodeByCode(code: \"READONLY\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["promoCodeByCode"],
+        Value::Null,
+        "nothing was created"
+    );
+    assert!(
+        server.sandbox.state().journal().is_empty(),
+        "no provider was called"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutation_failures_come_back_as_user_errors() {
+    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    let create = |input: Value| {
+        let server = &server;
+        async move {
+            let data = server
+                .write(&create_mutation(), json!({ "input": input }))
+                .await;
+            data["createPromoCode"].clone()
+        }
+    };
+    let base = |code: &str| json!({ "code": code, "discount": { "type": "PERCENTAGE", "percentOff": 10 }, "providers": ["WHOP"] });
+
+    // Bad input, field by field.
+    for (input, field, code) in [
+        (
+            json!({ "code": "x y" }),
+            json!(["input", "code"]),
+            "INVALID",
+        ),
+        (
+            json!({ "discount": { "type": "PERCENTAGE", "percentOff": 0 } }),
+            json!(["input", "discount", "percentOff"]),
+            "INVALID",
+        ),
+        (
+            json!({ "discount": { "type": "FIXED_AMOUNT", "amountOff": 100 } }),
+            json!(["input", "discount", "currency"]),
+            "REQUIRED",
+        ),
+        (
+            json!({ "maxRedemptions": 0 }),
+            json!(["input", "maxRedemptions"]),
+            "INVALID",
+        ),
+        (
+            json!({ "expiresAt": "2001-01-01T00:00:00Z" }),
+            json!(["input", "expiresAt"]),
+            "INVALID",
+        ),
+        (
+            json!({ "providers": [] }),
+            json!(["input", "providers"]),
+            "REQUIRED",
+        ),
+        (
+            json!({ "providers": ["WHOP", "WHOP"] }),
+            json!(["input", "providers"]),
+            "INVALID",
+        ),
+        (
+            json!({ "maxRedemptionsPerCustomer": 1 }),
+            json!(["input", "maxRedemptionsPerCustomer"]),
+            "UNSUPPORTED_BY_PROVIDER",
+        ),
+    ] {
+        let mut body = base("GOOD_CODE");
+        if let (Some(body), Some(changes)) = (body.as_object_mut(), input.as_object()) {
+            body.extend(changes.clone());
+        }
+        let payload = create(body).await;
+        assert_eq!(payload["promoCode"], Value::Null, "{input}");
+        let errors = payload["userErrors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["field"] == field && e["code"] == code),
+            "{input}: expected {field} {code}, got {errors:?}"
+        );
+    }
+    // A type error is GraphQL's own: a top-level error, nothing run.
+    let (status, body) = server
+        .gql(
+            Some(WRITER),
+            &create_mutation(),
+            json!({ "input": { "code": 5 } }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(body["errors"].is_array());
+
+    let first = create(base("TAKEN")).await;
+    assert_eq!(first["userErrors"], json!([]));
+    let duplicate = create(base("taken")).await;
+    assert_eq!(duplicate["userErrors"][0]["code"], "DUPLICATE_CODE");
+    let id = first["promoCode"]["id"].clone();
+
+    let update = |id: Value, input: Value| {
+        let server = &server;
+        async move {
+            let data = server
+                .write(&update_mutation(), json!({ "id": id, "input": input }))
+                .await;
+            data["updatePromoCode"].clone()
+        }
+    };
+    let conflict = update(id.clone(), json!({ "expectedVersion": 7, "name": "x" })).await;
+    assert_eq!(conflict["userErrors"][0]["code"], "VERSION_CONFLICT");
+    assert_eq!(
+        conflict["userErrors"][0]["field"],
+        json!(["input", "expectedVersion"])
+    );
+    let immutable = update(id.clone(), json!({ "expiresAt": "2099-01-01T00:00:00Z" })).await;
+    assert_eq!(immutable["userErrors"][0]["code"], "IMMUTABLE");
+    let unknown = update(json!("no-such-id"), json!({ "name": "x" })).await;
+    assert_eq!(unknown["userErrors"][0]["code"], "NOT_FOUND");
+
+    // A provider that refuses for good: PROVIDER_REJECTED with its message.
+    server.sandbox.state().inject(FaultSpec {
+        provider: Emulated::Whop,
+        operation: Some("create_promo_code".into()),
+        kind: FaultKind::Status { status: 400 },
+        times: Some(1),
+        apply: false,
+    });
+    let rejected = create(base("REFUSED")).await;
+    assert_eq!(rejected["userErrors"][0]["code"], "PROVIDER_REJECTED");
+    assert!(
+        rejected["userErrors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Injected fault"))
+    );
+
+    // A passing failure: accepted as PENDING, then the worker brings it to SYNCED.
+    server.sandbox.state().inject(FaultSpec {
+        provider: Emulated::Whop,
+        operation: Some("create_promo_code".into()),
+        kind: FaultKind::Status { status: 503 },
+        times: Some(1),
+        apply: false,
+    });
+    let pending = create(base("LATER")).await;
+    assert_eq!(pending["promoCode"]["providers"][0]["state"], "PENDING");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let data = server
+            .write(
+                "{ promoCodeByCode(code: \"LATER\") { providers { state attempts } } }",
+                json!({}),
+            )
+            .await;
+        if data["promoCodeByCode"]["providers"][0]["state"] == "SYNCED" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never synced: {data}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_over_http_follows_the_spec() {
+    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    let post = |body: String, content_type: &str, accept: &str| {
+        server
+            .http
+            .post(server.url("/graphql"))
+            .bearer_auth(WRITER)
+            .header("content-type", content_type.to_string())
+            .header("accept", accept.to_string())
+            .body(body)
+            .send()
+    };
+    let modern = "application/graphql-response+json";
+
+    let ok = post(
+        json!({ "query": "{ providers { provider } }" }).to_string(),
+        "application/json",
+        modern,
+    )
+    .await
+    .expect("request");
+    assert_eq!(ok.status(), 200);
+    assert!(
+        ok.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|c| c.starts_with(modern))
+    );
+    let legacy = post(
+        json!({ "query": "{ providers { provider } }" }).to_string(),
+        "application/json",
+        "application/json",
+    )
+    .await
+    .expect("request");
+    assert!(
+        legacy.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|c| c.starts_with("application/json"))
+    );
+
+    let malformed = post("{not json".into(), "application/json", modern)
+        .await
+        .expect("request");
+    assert_eq!(malformed.status(), 400);
+    let no_query = post("{}".into(), "application/json", modern)
+        .await
+        .expect("request");
+    assert_eq!(no_query.status(), 400);
+    let unparsable = post(
+        json!({ "query": "{" }).to_string(),
+        "application/json",
+        modern,
+    )
+    .await
+    .expect("request");
+    assert_eq!(unparsable.status(), 400);
+    let unparsable_legacy = post(
+        json!({ "query": "{" }).to_string(),
+        "application/json",
+        "application/json",
+    )
+    .await
+    .expect("request");
+    assert_eq!(
+        unparsable_legacy.status(),
+        200,
+        "legacy clients get 200 with errors"
+    );
+    let invalid = post(
+        json!({ "query": "{ nope }" }).to_string(),
+        "application/json",
+        modern,
+    )
+    .await
+    .expect("request");
+    assert_eq!(invalid.status(), 400);
+    let too_deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType \
+        { ofType { ofType { ofType { name } } } } } } } } } } } } }";
+    let refused = post(
+        json!({ "query": too_deep }).to_string(),
+        "application/json",
+        modern,
+    )
+    .await
+    .expect("request");
+    assert_eq!(refused.status(), 400, "depth limit");
+    let wrong_type = post(
+        json!({ "query": "{ providers { provider } }" }).to_string(),
+        "text/plain",
+        modern,
+    )
+    .await
+    .expect("request");
+    assert_eq!(wrong_type.status(), 415);
+    let not_acceptable = post(
+        json!({ "query": "{ providers { provider } }" }).to_string(),
+        "application/json",
+        "text/csv",
+    )
+    .await
+    .expect("request");
+    assert_eq!(not_acceptable.status(), 406);
+    let huge = json!({ "query": format!("{{ providers {{ provider }} }} #{}", "x".repeat(1024 * 1024 + 10)) }).to_string();
+    let oversized = post(huge, "application/json", modern)
+        .await
+        .expect("request");
+    assert_eq!(oversized.status(), 413);
+
+    // GET runs queries, never mutations; without a query it is GraphiQL's page.
+    let get = server
+        .http
+        .get(server.url("/graphql?query=%7B%20providers%20%7B%20provider%20%7D%20%7D"))
+        .bearer_auth(WRITER)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(get.status(), 200);
+    let body: Value = get.json().await.expect("json");
+    assert_eq!(body["data"]["providers"][0]["provider"], "FLEX");
+    let mutation =
+        server
+            .http
+            .get(server.url(
+                "/graphql?query=mutation%20%7B%20syncFromProviders%20%7B%20imported%20%7D%20%7D",
+            ))
+            .bearer_auth(WRITER)
+            .send()
+            .await
+            .expect("request");
+    assert_eq!(mutation.status(), 405);
+    assert_eq!(mutation.headers()["allow"], "POST");
+    let page = server
+        .http
+        .get(server.url("/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("GraphiQL"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rest_routes_answer() {
+    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    let text = |path: &'static str| {
+        let server = &server;
+        async move {
+            let response = server.get(path).await.expect("request");
+            (
+                response.status().as_u16(),
+                response.headers().clone(),
+                response.text().await.unwrap_or_default(),
+            )
+        }
+    };
+    assert_eq!(text("/healthz").await.0, 200);
+    assert_eq!(text("/readyz").await.0, 200);
+    let (status, headers, body) = text("/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .is_ok_and(|c| c.contains("json"))
+    );
+    let doc: Value = serde_json::from_str(&body).expect("json");
+    for path in [
+        "/graphql",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from /openapi.json"
+        );
+    }
+    server
+        .gql(
+            Some(WRITER),
+            "query Providers { providers { provider } }",
+            json!({}),
+        )
+        .await;
+    let (status, _, metrics) = text("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("promohub_graphql_request_duration_seconds_count{operation=\"anonymous\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("promohub_provider_links"), "{metrics}");
+    assert!(metrics.contains("promohub_outbox_depth 0"), "{metrics}");
+    assert!(!metrics.contains(WRITER), "no secret in metrics");
+    // Request ids come back for tracing.
+    let response = server.get("/healthz").await.expect("request");
+    assert!(response.headers().contains_key("x-request-id"));
+    // CORS for the configured frontend origin.
+    let preflight = server
+        .http
+        .request(reqwest::Method::OPTIONS, server.url("/graphql"))
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    server.stop().await.expect("graceful stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_mode_serves_sandboxes_when_nothing_is_configured() {
+    let db = promohub_domain::testing::sqlite();
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: db.url.clone(),
+        tokens: Some(Tokens::parse(&format!("write:{WRITER}")).expect("tokens")),
+        providers: Vec::new(),
+        service: ServiceConfig {
+            sync_interval: None,
+            ..ServiceConfig::default()
+        },
+        cors_origins: Vec::new(),
+    };
+    assert!(config.is_demo());
+    let unused = RunningSandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
+    let server = TestServer::serve(config, unused, db).await;
+    let data = server
+        .write("{ providers { provider configured } }", json!({}))
+        .await;
+    assert_eq!(
+        data["providers"],
+        json!([{ "provider": "FLEX", "configured": true }, { "provider": "FYNN", "configured": true },
+               { "provider": "WHOP", "configured": true }])
+    );
+    let created = server
+        .write(
+            &create_mutation(),
+            json!({ "input": { "code": "DEMO1", "discount": { "type": "PERCENTAGE", "percentOff": 10 },
+                               "providers": ["FLEX", "FYNN", "WHOP"] } }),
+        )
+        .await;
+    assert_eq!(created["createPromoCode"]["userErrors"], json!([]));
+    server.stop().await.expect("stops");
+}
