@@ -233,6 +233,12 @@ fn incoming(value: &Value) -> Result<Incoming, &'static str> {
         Some(v @ Value::Object(_)) => Some(v.clone()),
         Some(_) => return Err("variables must be an object"),
     };
+    if !matches!(
+        object.get("extensions"),
+        None | Some(Value::Null | Value::Object(_))
+    ) {
+        return Err("extensions must be an object");
+    }
     let operation_name = match object.get("operationName") {
         None | Some(Value::Null) => None,
         Some(Value::String(name)) => Some(name.clone()),
