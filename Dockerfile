@@ -1,14 +1,16 @@
-# Multi-stage build of the PromoHub binaries (server and provider sandbox).
+# Multi-stage build of PromoHub's two programs: promohub (the server) and promohub-sandbox.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p promohub-graphql -p promohub-sandbox
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
+# curl serves the compose healthchecks; ca-certificates lets promohub reach real providers.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/promohub /usr/local/bin/promohub
 COPY --from=build /src/target/release/promohub-sandbox /usr/local/bin/promohub-sandbox
 USER nobody
-EXPOSE 8080
+EXPOSE 8080 9100
 CMD ["promohub", "serve"]

@@ -11,16 +11,21 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "promohub-sandbox: emulators of the Flex, Fynn and Whop APIs\n\n\
-             PROMOHUB_SANDBOX_LISTEN  address:port (default 127.0.0.1:9100)\n\
+             usage: promohub-sandbox [--listen ADDRESS:PORT]\n\n\
+             --listen / PROMOHUB_SANDBOX_LISTEN  address:port (default 127.0.0.1:9100)\n\
              FLEX_API_KEY, FYNN_API_KEY, WHOP_API_KEY  keys to accept (defaults printed on start)"
         );
         return Ok(());
     }
-    let listen =
-        std::env::var("PROMOHUB_SANDBOX_LISTEN").unwrap_or_else(|_| "127.0.0.1:9100".into());
+    let listen = match args.as_slice() {
+        [] => std::env::var("PROMOHUB_SANDBOX_LISTEN").unwrap_or_else(|_| "127.0.0.1:9100".into()),
+        [flag, address] if flag == "--listen" => address.clone(),
+        _ => anyhow::bail!("usage: promohub-sandbox [--listen ADDRESS:PORT] (see --help)"),
+    };
     let config = SandboxConfig::from_env();
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
