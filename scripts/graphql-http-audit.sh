@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Audits the built promohub against the GraphQL over HTTP spec with the graphql-http package's
-# auditServer (npm). Needs node and npm, and target/debug/promohub (`cargo build --workspace`).
+# auditServer (npm). Needs node and npm, and target/debug/promohub (`cargo build --workspace`
+# or `cargo test --workspace --no-run`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 binary="$root/target/debug/promohub"
