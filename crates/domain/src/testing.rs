@@ -351,3 +351,29 @@ pub async fn drain(service: &PromoService, deadline: Duration) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Runs each listed `async fn(TestDb)` as two tests, `sqlite::name` and `postgres::name`. The
+/// PostgreSQL one is skipped loudly outside CI when there is no PostgreSQL, and fails under CI.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::testing::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    if let Some(db) = $crate::testing::postgres().await {
+                        super::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}

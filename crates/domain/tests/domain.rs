@@ -3,34 +3,11 @@
 use std::collections::HashSet;
 
 use chrono::{Duration, SubsecRound, Utc};
+use promohub_domain::on_both_databases;
 use promohub_domain::testing::{Harness, TestDb};
 use promohub_domain::*;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, Redemption};
 use serde_json::{Value, json};
-
-/// Runs each test once on SQLite and once on PostgreSQL.
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(promohub_domain::testing::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(db) = promohub_domain::testing::postgres().await {
-                        super::$name(db).await;
-                    }
-                }
-            )*
-        }
-    };
-}
 
 on_both_databases!(
     flex_create_update_deactivate_archive,

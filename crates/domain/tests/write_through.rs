@@ -5,34 +5,12 @@
 
 use std::time::Duration;
 
+use promohub_domain::on_both_databases;
 use promohub_domain::providers::limiter::RateLimit;
 use promohub_domain::testing::{Harness, Options, TestDb, drain};
 use promohub_domain::*;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, Redemption};
 use serde_json::{Value, json};
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(promohub_domain::testing::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    if let Some(db) = promohub_domain::testing::postgres().await {
-                        super::$name(db).await;
-                    }
-                }
-            )*
-        }
-    };
-}
 
 on_both_databases!(
     every_transient_fault_ends_synced_with_one_copy,

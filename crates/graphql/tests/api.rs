@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use promohub_domain::on_both_databases;
 use promohub_domain::providers::ProviderConfig;
 use promohub_domain::testing::TestDb;
 use promohub_domain::{Provider, ServiceConfig};
@@ -149,29 +150,6 @@ fn update_mutation() -> String {
            updatePromoCode(id: $id, input: $input) {{ promoCode {{ {CODE_FIELDS} }} userErrors {{ field code message }} }}
          }}"
     )
-}
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(promohub_domain::testing::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(db) = promohub_domain::testing::postgres().await {
-                        super::$name(db).await;
-                    }
-                }
-            )*
-        }
-    };
 }
 
 on_both_databases!(every_query_and_mutation_of_the_contract);

@@ -132,25 +132,29 @@ impl FlexAdapter {
     }
 
     pub async fn push(&self, external_id: &str, code: &PromoCode) -> Result<(), ProviderError> {
-        let request = api::UpdatePromoCodeRequest {
-            promo_code: api::UpdatePromoCode {
-                active: Some(code.status == PromoCodeStatus::Active),
-                metadata: Some(metadata(code)),
-            },
-        };
-        let _permit = self.gate.pass().await;
-        self.client
-            .update_promo_code(external_id, &request)
-            .await
-            .map_err(err)?;
-        Ok(())
+        self.update(
+            external_id,
+            code.status == PromoCodeStatus::Active,
+            Some(metadata(code)),
+        )
+        .await
     }
 
     pub async fn retire(&self, external_id: &str) -> Result<(), ProviderError> {
+        self.update(external_id, false, None).await
+    }
+
+    /// Flex's update: only `active` and `metadata` can change.
+    async fn update(
+        &self,
+        external_id: &str,
+        active: bool,
+        metadata: Option<api::Metadata>,
+    ) -> Result<(), ProviderError> {
         let request = api::UpdatePromoCodeRequest {
             promo_code: api::UpdatePromoCode {
-                active: Some(false),
-                metadata: None,
+                active: Some(active),
+                metadata,
             },
         };
         let _permit = self.gate.pass().await;
