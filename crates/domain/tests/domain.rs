@@ -1265,3 +1265,22 @@ async fn every_accepted_change_is_audited(db: TestDb) {
         json!({ "maxRedemptions": { "from": null, "to": 3 } })
     );
 }
+
+#[tokio::test]
+async fn migrations_run_twice_without_harm() {
+    let db = promohub_domain::testing::sqlite();
+    promohub_domain::store::connect(&db.url)
+        .await
+        .expect("first start");
+    promohub_domain::store::connect(&db.url)
+        .await
+        .expect("second start");
+    if let Some(pg) = promohub_domain::testing::postgres().await {
+        promohub_domain::store::connect(&pg.url)
+            .await
+            .expect("first start");
+        promohub_domain::store::connect(&pg.url)
+            .await
+            .expect("second start");
+    }
+}

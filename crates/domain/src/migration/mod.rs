@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_promo_codes;
 mod m20261122_000002_create_provider_links;
 mod m20261122_000003_create_audit_log;
+mod m20261122_000004_index_leases;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_promo_codes::Migration),
             Box::new(m20261122_000002_create_provider_links::Migration),
             Box::new(m20261122_000003_create_audit_log::Migration),
+            Box::new(m20261122_000004_index_leases::Migration),
         ]
     }
 }

@@ -126,14 +126,25 @@ pub(crate) fn classify<E: ErrorBody>(provider: Provider, error: ClientError<E>) 
     }
 }
 
-/// How to reach one provider.
-#[derive(Clone, Debug)]
+/// How to reach one provider. `Debug` never shows the key.
+#[derive(Clone)]
 pub struct ProviderConfig {
     pub base_url: String,
     pub api_key: String,
     pub timeout: Duration,
     /// Client-side limit on calls; None sends as fast as asked.
     pub rate_limit: Option<RateLimit>,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .field("timeout", &self.timeout)
+            .field("rate_limit", &self.rate_limit)
+            .finish()
+    }
 }
 
 impl ProviderConfig {
@@ -366,5 +377,38 @@ impl Providers {
 
     pub fn is_configured(&self, provider: Provider) -> bool {
         self.adapters.contains_key(&provider)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_key() {
+        let config = ProviderConfig::new("https://api.whop.com/api", "sk_live_very_secret");
+        let shown = format!(
+            "{config:?} {:?}",
+            Providers::new().with(Provider::Whop, &config)
+        );
+        assert!(!shown.contains("sk_live_very_secret"), "{shown}");
+    }
+
+    #[test]
+    fn statuses_sort_into_transient_and_permanent() {
+        for (status, transient) in [
+            (400, false),
+            (401, false),
+            (404, false),
+            (409, false),
+            (422, false),
+            (408, true),
+            (429, true),
+            (500, true),
+            (502, true),
+            (503, true),
+        ] {
+            assert_eq!(is_transient_status(status), transient, "{status}");
+        }
     }
 }
