@@ -491,13 +491,33 @@ async fn a_create_cut_off_mid_way_is_finished_once(db: TestDb) {
         true,
     ));
     // The request dies while Whop is still writing: as if the process were killed there.
-    let cut_off = tokio::time::timeout(
-        Duration::from_millis(150),
-        h.service
-            .create(percent("CUT_OFF", &[Provider::Whop]), ACTOR),
-    )
-    .await;
-    assert!(cut_off.is_err(), "the create was cut off");
+    let request = {
+        let service = h.service.clone();
+        tokio::spawn(async move {
+            service
+                .create(percent("CUT_OFF", &[Provider::Whop]), ACTOR)
+                .await
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !h
+        .sandbox
+        .state()
+        .journal_of(Emulated::Whop)
+        .iter()
+        .any(|e| e.operation == "create_promo_code")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the create never reached Whop"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    request.abort();
+    assert!(
+        request.await.is_err_and(|e| e.is_cancelled()),
+        "cut off before it finished"
+    );
     assert!(
         h.service
             .get_by_code("CUT_OFF")
