@@ -1194,6 +1194,52 @@ async fn validation_gives_the_reason(db: TestDb) {
         reason(check("CHECK-ME", None, Some("plan_b")).await),
         Some("PLAN_NOT_ELIGIBLE")
     );
+    // Only the named customer may redeem a customer-restricted code.
+    let mut only_one = percent("ONE-CUSTOMER", 10.0, &[Provider::Flex]);
+    only_one.restrictions = Some(RestrictionsInput {
+        customer_id: Some("fcus_alice".into()),
+        ..RestrictionsInput::default()
+    });
+    h.service.create(only_one, ACTOR).await.expect("created");
+    let for_customer = |customer: Option<&'static str>| {
+        let service = h.service.clone();
+        async move {
+            service
+                .validate("ONE-CUSTOMER", None, None, customer)
+                .await
+                .expect("validate")
+        }
+    };
+    assert_eq!(reason(for_customer(Some("fcus_alice")).await), None);
+    assert_eq!(
+        reason(for_customer(Some("fcus_bob")).await),
+        Some("CUSTOMER_NOT_ELIGIBLE")
+    );
+    // Used up, as the provider reports on the next sync.
+    let mut twice = percent("TWICE-ONLY", 10.0, &[Provider::Whop]);
+    twice.max_redemptions = Some(2);
+    h.service.create(twice, ACTOR).await.expect("created");
+    assert_eq!(reason(check("TWICE-ONLY", None, None).await), None);
+    for _ in 0..2 {
+        h.sandbox
+            .state()
+            .redeem(
+                Emulated::Whop,
+                &Redemption {
+                    code: Some("TWICE-ONLY".into()),
+                    ..Redemption::default()
+                },
+            )
+            .expect("redeemed");
+    }
+    h.service
+        .sync_from_providers(Some(Provider::Whop))
+        .await
+        .expect("sync");
+    assert_eq!(
+        reason(check("TWICE-ONLY", None, None).await),
+        Some("EXHAUSTED")
+    );
     h.service
         .update(&created.id, status(PromoCodeStatus::Inactive), ACTOR)
         .await
