@@ -191,10 +191,6 @@ pub enum Patch<T> {
 }
 
 impl<T> Patch<T> {
-    pub fn is_keep(&self) -> bool {
-        matches!(self, Patch::Keep)
-    }
-
     /// The value after the patch, given the current one.
     pub fn apply(self, current: Option<T>) -> Option<T> {
         match self {

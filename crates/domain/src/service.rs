@@ -248,9 +248,6 @@ impl PromoService {
         }
     }
 
-    pub fn config(&self) -> &ServiceConfig {
-        &self.config
-    }
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
