@@ -248,7 +248,6 @@ impl PromoService {
         }
     }
 
-
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
     }
