@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput of the release server on this machine: reads (a page of 50 codes with their
 # providers, from SQLite) under wrk, and creates (each one written through to a provider sandbox)
-# one after another. Prints numbers; asserts nothing. Needs wrk, curl, python3.
+# one after another. Prints numbers; asserts nothing. Needs wrk, curl and python3.
 #   bash scripts/bench.sh            # 10 s of reads with 4 connections, 200 creates
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,13 +12,19 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-token="bench-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-(cd "$work" && PROMOHUB_LISTEN="127.0.0.1:$port" DATABASE_URL="sqlite://$work/bench.db?mode=rwc" \
-  PROMOHUB_API_TOKENS="write:$token" RUST_LOG=error exec "$binary" serve >"$work/server.log" 2>&1) &
+token="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+(cd "$work" && PROMOHUB_LISTEN="127.0.0.1:0" DATABASE_URL="sqlite://$work/bench.db?mode=rwc" \
+  PROMOHUB_API_TOKENS="write:$token" RUST_LOG=error exec "$binary" serve >"$work/server.log" 2>"$work/server.err") &
 pid=$!
-for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
-url="http://127.0.0.1:$port/graphql"
+url=""
+for _ in $(seq 400); do
+  url=$(sed -n 's|^promohub listening on \(http://[0-9.:]*\)$|\1|p' "$work/server.log" | head -1)
+  [ -n "$url" ] && curl -fs "$url/healthz" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/server.err" >&2; exit 1; }
+  sleep 0.05
+done
+[ -n "$url" ] || { echo "promohub did not start" >&2; cat "$work/server.err" >&2; exit 1; }
+url="$url/graphql"
 
 creates=${CREATES:-200}
 start=$(date +%s.%N)

@@ -15,14 +15,16 @@ cp "$root/tests/graphql-http/audit.mjs" "$work/"
 (cd "$work" && npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
   graphql-http@1.23.1 graphql@16.11.0 >/dev/null)
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-token="audit-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-(cd "$work" && PROMOHUB_LISTEN="127.0.0.1:$port" DATABASE_URL="sqlite://$work/audit.db?mode=rwc" \
-  PROMOHUB_API_TOKENS="write:$token" RUST_LOG=warn exec "$binary" serve >"$work/server.log" 2>&1) &
+token="audit-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+(cd "$work" && PROMOHUB_LISTEN="127.0.0.1:0" DATABASE_URL="sqlite://$work/audit.db?mode=rwc" \
+  PROMOHUB_API_TOKENS="write:$token" RUST_LOG=warn exec "$binary" serve >"$work/server.log" 2>"$work/server.err") &
 pid=$!
-for _ in $(seq 200); do
-  curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
+url=""
+for _ in $(seq 400); do
+  url=$(sed -n 's|^promohub listening on \(http://[0-9.:]*\)$|\1|p' "$work/server.log" | head -1)
+  [ -n "$url" ] && curl -fs "$url/healthz" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/server.err" >&2; exit 1; }
   sleep 0.05
 done
-AUDIT_TOKEN="$token" node "$work/audit.mjs" "http://127.0.0.1:$port/graphql"
+[ -n "$url" ] || { echo "promohub did not start" >&2; cat "$work/server.err" >&2; exit 1; }
+AUDIT_TOKEN="$token" node "$work/audit.mjs" "$url/graphql"
