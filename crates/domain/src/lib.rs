@@ -18,5 +18,7 @@ pub mod testing;
 
 pub use error::{ErrorCode, ServiceError, UserError};
 pub use model::*;
-pub use service::{ListFilter, ListQuery, PageOf, PromoService, ServiceConfig, SortField};
+pub use service::{
+    ListFilter, ListQuery, PageOf, PromoService, ServiceConfig, SortField, UnreadableRow,
+};
 pub use sync::SyncReport;

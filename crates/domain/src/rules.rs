@@ -171,6 +171,21 @@ pub fn valid_code(code: &str) -> bool {
 
 const NAME_MAX: usize = 200;
 
+/// Caps on what one code may carry, so no single request can store (and send to a provider)
+/// more than a provider could reasonably hold. Metadata follows the limits Stripe documents for
+/// its own metadata (50 keys, 40-character keys, 500-character values), the strictest of the
+/// well-known payment APIs; none of our three providers documents its own.
+pub const METADATA_MAX_KEYS: usize = 50;
+pub const METADATA_KEY_MAX_CHARS: usize = 40;
+pub const METADATA_STRING_MAX_CHARS: usize = 500;
+/// Levels of objects and lists inside one metadata value (a flat value is level 0).
+pub const METADATA_MAX_DEPTH: usize = 5;
+/// The whole metadata object as JSON.
+pub const METADATA_MAX_BYTES: usize = 8 * 1024;
+/// Plan ids and product ids, each.
+pub const IDS_MAX: usize = 100;
+pub const ID_MAX_CHARS: usize = 200;
+
 /// A create request that passed every rule: ready to store and send.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewPromoCode {
@@ -226,11 +241,91 @@ fn check_expiry(errors: &mut Errors, expires_at: Option<DateTime<Utc>>, now: Dat
 }
 
 fn check_ids(errors: &mut Errors, field: &str, ids: &[String]) {
-    if ids.iter().any(|id| id.trim().is_empty() || id.len() > 200) {
+    if ids.len() > IDS_MAX {
         errors.push(
             &["input", "restrictions", field],
             ErrorCode::Invalid,
-            "ids must be 1 to 200 characters",
+            format!("at most {IDS_MAX} ids, not {}", ids.len()),
+        );
+    } else if ids
+        .iter()
+        .any(|id| id.trim().is_empty() || id.chars().count() > ID_MAX_CHARS)
+    {
+        errors.push(
+            &["input", "restrictions", field],
+            ErrorCode::Invalid,
+            format!("ids must be 1 to {ID_MAX_CHARS} characters"),
+        );
+    }
+}
+
+/// Depth of nested objects and lists in a JSON value, counted without recursion so no input
+/// can exhaust the stack.
+fn json_depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    deepest
+}
+
+/// The first string inside a JSON value longer than `max` characters, if any.
+fn has_long_string(value: &Value, max: usize) -> bool {
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::String(text) if text.chars().count() > max => return true,
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    false
+}
+
+fn check_metadata(errors: &mut Errors, map: &Map<String, Value>) {
+    let mut refuse = |path: &[&str], message: String| {
+        let mut field = vec!["input", "metadata"];
+        field.extend_from_slice(path);
+        errors.push(&field, ErrorCode::Invalid, message);
+    };
+    if map.len() > METADATA_MAX_KEYS {
+        refuse(
+            &[],
+            format!("at most {METADATA_MAX_KEYS} keys, not {}", map.len()),
+        );
+        return;
+    }
+    for (key, value) in map {
+        if key.is_empty() || key.chars().count() > METADATA_KEY_MAX_CHARS {
+            refuse(
+                &[],
+                format!("keys must be 1 to {METADATA_KEY_MAX_CHARS} characters"),
+            );
+        } else if json_depth(value) > METADATA_MAX_DEPTH {
+            refuse(
+                &[key],
+                format!("values may nest at most {METADATA_MAX_DEPTH} levels deep"),
+            );
+        } else if has_long_string(value, METADATA_STRING_MAX_CHARS) {
+            refuse(
+                &[key],
+                format!("strings must be at most {METADATA_STRING_MAX_CHARS} characters"),
+            );
+        }
+    }
+    let bytes = Value::Object(map.clone()).to_string().len();
+    if bytes > METADATA_MAX_BYTES {
+        refuse(
+            &[],
+            format!("at most {METADATA_MAX_BYTES} bytes as JSON, not {bytes}"),
         );
     }
 }
@@ -238,7 +333,10 @@ fn check_ids(errors: &mut Errors, field: &str, ids: &[String]) {
 fn metadata_object(errors: &mut Errors, metadata: Option<&Value>) -> Map<String, Value> {
     match metadata {
         None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => map.clone(),
+        Some(Value::Object(map)) => {
+            check_metadata(errors, map);
+            map.clone()
+        }
         Some(_) => {
             errors.push(
                 &["input", "metadata"],
@@ -274,6 +372,17 @@ fn restrictions(
     };
     check_ids(errors, "planIds", &result.plan_ids);
     check_ids(errors, "productIds", &result.product_ids);
+    if result
+        .customer_id
+        .as_ref()
+        .is_some_and(|id| id.chars().count() > ID_MAX_CHARS)
+    {
+        errors.push(
+            &["input", "restrictions", "customerId"],
+            ErrorCode::Invalid,
+            format!("must be at most {ID_MAX_CHARS} characters"),
+        );
+    }
     result
 }
 
@@ -711,5 +820,193 @@ fn is_empty_value(value: &Value) -> bool {
         Value::Array(a) => a.is_empty(),
         Value::Object(o) => o.is_empty(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CreatePromoCodeInput, DiscountInput, DiscountType};
+
+    fn create_with(
+        metadata: Option<Value>,
+        restrictions: Option<RestrictionsInput>,
+    ) -> Result<NewPromoCode, Vec<UserError>> {
+        let input = CreatePromoCodeInput {
+            code: "CAPS-1".into(),
+            discount: DiscountInput {
+                kind: Some(DiscountType::Percentage),
+                percent_off: Some(10.0),
+                ..Default::default()
+            },
+            metadata,
+            restrictions,
+            providers: vec![Provider::Whop],
+            ..Default::default()
+        };
+        validate_create(&input, Utc::now())
+    }
+
+    /// The field path and code of the only error, or None when accepted.
+    fn refusal(result: Result<NewPromoCode, Vec<UserError>>) -> Option<(String, ErrorCode)> {
+        match result {
+            Ok(_) => None,
+            Err(errors) => {
+                assert_eq!(errors.len(), 1, "{errors:?}");
+                Some((errors[0].field.join("."), errors[0].code))
+            }
+        }
+    }
+
+    fn nested(depth: usize) -> Value {
+        (0..depth).fold(json!("leaf"), |inner, _| json!({ "n": inner }))
+    }
+
+    fn ids(count: usize, chars: usize) -> Vec<String> {
+        (0..count)
+            .map(|i| format!("{i:0>width$}", width = chars))
+            .collect()
+    }
+
+    /// A case: its name, the metadata and restrictions given, and the refusal expected.
+    type Case = (
+        &'static str,
+        Option<Value>,
+        Option<RestrictionsInput>,
+        Option<(String, ErrorCode)>,
+    );
+
+    #[test]
+    fn input_caps_just_under_and_just_over() {
+        let keys = |n: usize| {
+            Value::Object(
+                (0..n)
+                    .map(|i| (format!("k{i}"), json!("v")))
+                    .collect::<Map<String, Value>>(),
+            )
+        };
+        let with_plans = |plan_ids: Vec<String>| {
+            Some(RestrictionsInput {
+                plan_ids: Some(plan_ids),
+                ..Default::default()
+            })
+        };
+        let invalid = |field: &str| Some((field.to_string(), ErrorCode::Invalid));
+        let cases: Vec<Case> = vec![
+            ("50 keys", Some(keys(METADATA_MAX_KEYS)), None, None),
+            (
+                "51 keys",
+                Some(keys(METADATA_MAX_KEYS + 1)),
+                None,
+                invalid("input.metadata"),
+            ),
+            (
+                "40-char key",
+                Some(json!({ "k".repeat(40): 1 })),
+                None,
+                None,
+            ),
+            (
+                "41-char key",
+                Some(json!({ "k".repeat(41): 1 })),
+                None,
+                invalid("input.metadata"),
+            ),
+            (
+                "500-char value",
+                Some(json!({ "a": "v".repeat(500) })),
+                None,
+                None,
+            ),
+            (
+                "501-char value",
+                Some(json!({ "a": "v".repeat(501) })),
+                None,
+                invalid("input.metadata.a"),
+            ),
+            (
+                "501 chars deep inside",
+                Some(json!({ "a": [{ "b": "v".repeat(501) }] })),
+                None,
+                invalid("input.metadata.a"),
+            ),
+            ("nested 5", Some(json!({ "a": nested(5) })), None, None),
+            (
+                "nested 6",
+                Some(json!({ "a": nested(6) })),
+                None,
+                invalid("input.metadata.a"),
+            ),
+            (
+                "nested 150",
+                Some(json!({ "a": nested(150) })),
+                None,
+                invalid("input.metadata.a"),
+            ),
+            (
+                "8 KiB in all",
+                Some(Value::Object(
+                    (0..20)
+                        .map(|i| (format!("k{i:02}"), json!("v".repeat(400))))
+                        .collect(),
+                )),
+                None,
+                None,
+            ),
+            (
+                "over 8 KiB in all",
+                Some(Value::Object(
+                    (0..21)
+                        .map(|i| (format!("k{i:02}"), json!("v".repeat(400))))
+                        .collect(),
+                )),
+                None,
+                invalid("input.metadata"),
+            ),
+            ("100 plans", None, with_plans(ids(IDS_MAX, 5)), None),
+            (
+                "101 plans",
+                None,
+                with_plans(ids(IDS_MAX + 1, 5)),
+                invalid("input.restrictions.planIds"),
+            ),
+            (
+                "100,000 plans",
+                None,
+                with_plans(ids(100_000, 6)),
+                invalid("input.restrictions.planIds"),
+            ),
+            ("200-char plan", None, with_plans(ids(1, 200)), None),
+            (
+                "201-char plan",
+                None,
+                with_plans(ids(1, 201)),
+                invalid("input.restrictions.planIds"),
+            ),
+            (
+                "201-char customer",
+                None,
+                Some(RestrictionsInput {
+                    customer_id: Some("c".repeat(201)),
+                    ..Default::default()
+                }),
+                invalid("input.restrictions.customerId"),
+            ),
+        ];
+        for (name, metadata, restrictions, expected) in cases {
+            assert_eq!(
+                refusal(create_with(metadata, restrictions)),
+                expected,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_depth_counts_levels_without_recursion() {
+        assert_eq!(json_depth(&json!("x")), 0);
+        assert_eq!(json_depth(&json!({ "a": 1 })), 1);
+        assert_eq!(json_depth(&json!({ "a": [1, { "b": [] }] })), 4);
+        assert_eq!(json_depth(&nested(1_000)), 1_000);
     }
 }

@@ -127,12 +127,13 @@ impl SortField {
         }
     }
 
-    fn value_of(self, code: &PromoCode) -> Value {
+    /// The row's value of the sort column, as a cursor holds it.
+    fn value_of_row(self, row: &promo_code::Model) -> Value {
         match self {
-            SortField::CreatedAt => json!(code.created_at),
-            SortField::Code => json!(code.code.to_lowercase()),
-            SortField::ExpiresAt => json!(code.expires_at),
-            SortField::TimesRedeemed => json!(code.times_redeemed),
+            SortField::CreatedAt => json!(row.created_at),
+            SortField::Code => json!(row.code_key),
+            SortField::ExpiresAt => json!(row.expires_at),
+            SortField::TimesRedeemed => json!(row.times_redeemed),
         }
     }
 
@@ -172,9 +173,20 @@ pub struct ListQuery {
 pub struct PageOf {
     /// Each code with its cursor.
     pub items: Vec<(String, PromoCode)>,
+    /// Rows of this page that could not be decoded (left out of `items`, logged).
+    pub unreadable: Vec<UnreadableRow>,
+    /// The cursor of the last row of the page, readable or not, so paging moves past both.
+    pub end_cursor: Option<String>,
     pub has_next_page: bool,
     pub has_previous_page: bool,
     pub total_count: u64,
+}
+
+/// A stored row that this version cannot turn into a code.
+#[derive(Clone, Debug)]
+pub struct UnreadableRow {
+    pub id: String,
+    pub message: String,
 }
 
 /// What came back from writing one provider.
@@ -332,18 +344,33 @@ impl PromoService {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let links = store::links_of(&self.db, &ids).await?;
         let mut items = Vec::with_capacity(rows.len());
+        let mut unreadable = Vec::new();
+        let mut end_cursor = None;
         for row in rows {
-            let code = store::to_model(row, &links)?;
             let cursor = store::encode_cursor(&json!({
                 "s": query.sort.name(),
                 "d": query.descending,
-                "v": query.sort.value_of(&code),
-                "id": code.id,
+                "v": query.sort.value_of_row(&row),
+                "id": row.id,
             }));
-            items.push((cursor, code));
+            end_cursor = Some(cursor.clone());
+            let id = row.id.clone();
+            match store::to_model(row, &links) {
+                Ok(code) => items.push((cursor, code)),
+                // One row this version cannot decode must not fail the page for everyone.
+                Err(error) => {
+                    tracing::error!(%id, error = %format!("{error:#}"), "a stored promo code cannot be read");
+                    unreadable.push(UnreadableRow {
+                        id,
+                        message: format!("{error:#}"),
+                    });
+                }
+            }
         }
         Ok(PageOf {
             items,
+            unreadable,
+            end_cursor,
             has_next_page,
             has_previous_page: query.after.is_some(),
             total_count,
@@ -618,9 +645,23 @@ impl PromoService {
         }});
         self.commit(&code, token, Some(&failures), actor, "create", changes)
             .await?;
-        self.get(&code.id)
-            .await?
-            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("a created code vanished")))
+        Ok(self.read_back(code).await)
+    }
+
+    /// The stored code after a commit. The change is durable by now, so a failure to read it
+    /// back must not turn the answer into an error: the committed copy in hand is answered.
+    async fn read_back(&self, committed: PromoCode) -> PromoCode {
+        match self.get(&committed.id).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => {
+                tracing::error!(id = %committed.id, "a committed code is not visible; answering the committed copy");
+                committed
+            }
+            Err(error) => {
+                tracing::error!(id = %committed.id, %error, "cannot read back a committed code; answering the committed copy");
+                committed
+            }
+        }
     }
 
     /// Stores the code at version 0 under a lease, claiming its code in the unique index.
@@ -981,8 +1022,6 @@ impl PromoService {
             Value::Object(changes),
         )
         .await?;
-        self.get(&stored.id)
-            .await?
-            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("an updated code vanished")))
+        Ok(self.read_back(stored).await)
     }
 }

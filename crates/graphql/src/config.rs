@@ -8,7 +8,8 @@ use promohub_domain::Provider;
 use promohub_domain::providers::ProviderConfig;
 use promohub_domain::providers::limiter::RateLimit;
 
-use crate::http::Tokens;
+use crate::http::{HttpConfig, Tokens};
+use crate::limits::RequestLimits;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -19,6 +20,8 @@ pub struct Config {
     pub providers: Vec<(Provider, ProviderConfig)>,
     pub service: promohub_domain::ServiceConfig,
     pub cors_origins: Vec<String>,
+    /// Request limits, timeout and shutdown grace of the HTTP layer.
+    pub http: HttpConfig,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -33,6 +36,45 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
             .parse()
             .map_err(|_| anyhow!("{name} must be a number, not {text:?}")),
     }
+}
+
+/// A limit that must be at least 1: zero would refuse every request.
+fn positive<T: std::str::FromStr + PartialOrd + From<u8>>(
+    name: &str,
+    default: T,
+) -> anyhow::Result<T> {
+    let value = number(name, default)?;
+    if value < T::from(1) {
+        bail!("{name} must be at least 1");
+    }
+    Ok(value)
+}
+
+fn http_from_env() -> anyhow::Result<HttpConfig> {
+    let defaults = RequestLimits::default();
+    let http = HttpConfig::default();
+    Ok(HttpConfig {
+        limits: RequestLimits {
+            max_document_bytes: positive(
+                "PROMOHUB_MAX_DOCUMENT_BYTES",
+                defaults.max_document_bytes,
+            )?,
+            max_tokens: positive("PROMOHUB_MAX_TOKENS", defaults.max_tokens)?,
+            max_depth: positive("PROMOHUB_MAX_QUERY_DEPTH", defaults.max_depth)?,
+            max_input_depth: positive("PROMOHUB_MAX_INPUT_DEPTH", defaults.max_input_depth)?,
+            max_aliases: number("PROMOHUB_MAX_ALIASES", defaults.max_aliases)?,
+            max_fields: positive("PROMOHUB_MAX_FIELDS", defaults.max_fields)?,
+            max_cost: positive("PROMOHUB_MAX_COST", defaults.max_cost)?,
+        },
+        request_timeout: Duration::from_millis(positive(
+            "PROMOHUB_REQUEST_TIMEOUT_MS",
+            u64::try_from(http.request_timeout.as_millis()).unwrap_or(u64::MAX),
+        )?),
+        shutdown_grace: Duration::from_secs(number(
+            "PROMOHUB_SHUTDOWN_GRACE_SECS",
+            http.shutdown_grace.as_secs(),
+        )?),
+    })
 }
 
 impl Config {
@@ -104,6 +146,7 @@ impl Config {
             providers,
             service,
             cors_origins,
+            http: http_from_env()?,
         })
     }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -23,6 +23,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 
+use crate::limits::{LimitExceeded, RequestLimits};
 use crate::schema::{Caller, PromoHubSchema};
 
 /// Bodies above this are refused with 413.
@@ -101,17 +102,25 @@ pub struct HttpMetrics {
 }
 
 /// Distinct operation names kept apart; the rest are counted as "other".
-const MAX_OPERATION_NAMES: usize = 200;
+const MAX_OPERATION_NAMES: usize = 100;
+/// Longer operation names are cut to this many characters.
+const MAX_OPERATION_NAME_CHARS: usize = 64;
 
 impl HttpMetrics {
-    fn record(&self, operation: &str, status: StatusCode, elapsed: Duration) {
+    /// `operation` is a name the document defines; None for anonymous and refused requests.
+    fn record(&self, operation: Option<&str>, status: StatusCode, elapsed: Duration) {
+        let operation: String = operation
+            .unwrap_or("anonymous")
+            .chars()
+            .take(MAX_OPERATION_NAME_CHARS)
+            .collect();
         let mut operations = self
             .operations
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let known = operations.keys().any(|(name, _)| name == operation);
+        let known = operations.keys().any(|(name, _)| *name == operation);
         let name = if known || operations.len() < MAX_OPERATION_NAMES {
-            operation.to_string()
+            operation
         } else {
             "other".to_string()
         };
@@ -126,12 +135,33 @@ impl HttpMetrics {
     }
 }
 
+/// How the HTTP layer bounds a request (runtime.md lists each variable).
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub limits: RequestLimits,
+    /// Longest a GraphQL request may run before it is answered with REQUEST_TIMEOUT.
+    pub request_timeout: Duration,
+    /// After SIGTERM, how long requests in flight may take before the server exits anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            limits: RequestLimits::default(),
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub schema: PromoHubSchema,
     pub service: promohub_domain::PromoService,
     pub tokens: Tokens,
     pub metrics: Arc<HttpMetrics>,
+    pub config: Arc<HttpConfig>,
 }
 
 /// The whole HTTP surface of runtime.md.
@@ -254,7 +284,27 @@ fn incoming(value: &Value) -> Result<Incoming, &'static str> {
     })
 }
 
-/// Runs a parsed request: the shared path of GET and POST.
+/// graphql-response+json answers a request error with 400; legacy application/json with 200.
+fn request_error_status(media: &'static str) -> StatusCode {
+    if media == GRAPHQL_RESPONSE {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
+}
+
+fn limit_error(media: &'static str, error: &LimitExceeded) -> Response {
+    graphql_body(
+        request_error_status(media),
+        media,
+        &json!({ "errors": [{ "message": error.message, "extensions": {
+            "code": "LIMIT_EXCEEDED", "limit": error.limit, "max": error.max,
+            "actual": error.actual, "setting": error.env_var } }] }),
+    )
+}
+
+/// Runs a request: the shared path of GET and POST. Limits first, then parsing, then the limits
+/// of the parsed document, and only then async-graphql.
 async fn execute(
     state: &AppState,
     media: &'static str,
@@ -263,25 +313,38 @@ async fn execute(
     over_get: bool,
 ) -> Response {
     let started = Instant::now();
-    let operation = request
-        .operation_name
-        .clone()
-        .unwrap_or_else(|| "anonymous".to_string());
+    let limits = &state.config.limits;
+    let checked = limits.check_text(&request.query).and_then(|()| {
+        request
+            .variables
+            .as_ref()
+            .map_or(Ok(()), |v| limits.check_variables(v))
+    });
+    if let Err(error) = checked {
+        state
+            .metrics
+            .record(None, request_error_status(media), started.elapsed());
+        return limit_error(media, &error);
+    }
     let document = match async_graphql::parser::parse_query(&request.query) {
         Ok(document) => document,
         Err(error) => {
-            // graphql-response+json: 400; legacy application/json: 200 with the error.
-            let status = if media == GRAPHQL_RESPONSE {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
+            let status = request_error_status(media);
             let response = request_error(status, media, &error.to_string(), "GRAPHQL_PARSE_FAILED");
-            state.metrics.record(&operation, status, started.elapsed());
+            state.metrics.record(None, status, started.elapsed());
             return response;
         }
     };
-    if over_get && selects_mutation(&document.operations, request.operation_name.as_deref()) {
+    if let Err(error) = limits.check_document(&document, request.variables.as_ref()) {
+        state
+            .metrics
+            .record(None, request_error_status(media), started.elapsed());
+        return limit_error(media, &error);
+    }
+    // Only a name the document defines becomes a metrics label.
+    let operation = operation_label(&document, request.operation_name.as_deref());
+    let is_mutation = selects_mutation(&document.operations, request.operation_name.as_deref());
+    if over_get && is_mutation {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
@@ -294,27 +357,74 @@ async fn execute(
         return response;
     }
     let mut gql = async_graphql::Request::new(request.query).data(caller);
+    gql.set_parsed_query(document);
     if let Some(name) = request.operation_name {
         gql = gql.operation_name(name);
     }
     if let Some(variables) = request.variables {
         gql = gql.variables(async_graphql::Variables::from_json(variables));
     }
-    let response = state.schema.execute(gql).await;
-    // Errors without a path happened before execution (validation, limits): a bad request.
+    // Run in a task of its own: a mutation then finishes (and is recorded) even when its
+    // caller goes away or the timeout answers first, and a panic is an error, not a crash.
+    let schema = state.schema.clone();
+    let task = tokio::spawn(async move { schema.execute(gql).await });
+    let response = match tokio::time::timeout(state.config.request_timeout, task).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(join_error)) => {
+            tracing::error!(error = %join_error, "a GraphQL request failed unexpectedly");
+            let status = StatusCode::OK;
+            state
+                .metrics
+                .record(operation.as_deref(), status, started.elapsed());
+            return request_error(status, media, "internal error", "INTERNAL");
+        }
+        Err(_) => {
+            let limit = state.config.request_timeout.as_millis();
+            let message = if is_mutation {
+                format!(
+                    "the request ran past {limit} ms (PROMOHUB_REQUEST_TIMEOUT_MS); the change goes on and is recorded: read the code to see its outcome"
+                )
+            } else {
+                format!("the request ran past {limit} ms (PROMOHUB_REQUEST_TIMEOUT_MS)")
+            };
+            tracing::warn!(
+                operation = operation.as_deref().unwrap_or("-"),
+                "request timed out"
+            );
+            let status = StatusCode::OK;
+            state
+                .metrics
+                .record(operation.as_deref(), status, started.elapsed());
+            return request_error(status, media, &message, "REQUEST_TIMEOUT");
+        }
+    };
+    // Errors without a path happened before execution (validation): a bad request.
     let rejected = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let status = if rejected && media == GRAPHQL_RESPONSE {
-        StatusCode::BAD_REQUEST
+    let status = if rejected {
+        request_error_status(media)
     } else {
         StatusCode::OK
     };
     let body = serde_json::to_value(&response).unwrap_or_else(|_| {
         json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] })
     });
-    state.metrics.record(&operation, status, started.elapsed());
+    state
+        .metrics
+        .record(operation.as_deref(), status, started.elapsed());
     graphql_body(status, media, &body)
+}
+
+/// The requested operation name when the document defines it (never what the caller merely
+/// claims: that would let anyone mint metrics labels).
+fn operation_label(document: &ExecutableDocument, requested: Option<&str>) -> Option<String> {
+    let requested = requested?;
+    document
+        .operations
+        .iter()
+        .any(|(name, _)| name.is_some_and(|name| name.as_str() == requested))
+        .then(|| requested.to_string())
 }
 
 fn selects_mutation(operations: &DocumentOperations, name: Option<&str>) -> bool {
@@ -324,7 +434,8 @@ fn selects_mutation(operations: &DocumentOperations, name: Option<&str>) -> bool
             Some(name) => ops
                 .iter()
                 .any(|(n, op)| n.as_str() == name && op.node.ty == OperationType::Mutation),
-            None => false,
+            // One named operation runs without operationName too.
+            None => ops.len() == 1 && ops.values().all(|op| op.node.ty == OperationType::Mutation),
         },
     }
 }

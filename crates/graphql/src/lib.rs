@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod http;
+pub mod limits;
 mod metrics;
 pub mod schema;
 
@@ -89,6 +90,7 @@ pub async fn serve(
         service,
         tokens,
         metrics: Arc::new(http::HttpMetrics::default()),
+        config: Arc::new(config.http.clone()),
     };
     let app = http::router(state, &config.cors_origins);
     tracing::info!(
@@ -98,9 +100,24 @@ pub async fn serve(
         "promohub listening"
     );
     println!("promohub listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // Requests in flight get `shutdown_grace` after the signal; then the server exits anyway,
+    // so a stuck request cannot hold a deploy forever.
+    let grace = config.http.shutdown_grace;
+    let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = signalled.send(true);
+    });
+    let grace_over = async move {
+        let _ = on_signal.wait_for(|s| *s).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result?,
+        () = grace_over => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the shutdown grace; exiting anyway");
+        }
+    }
     let _ = stop_worker.send(true);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
     drop(demo);

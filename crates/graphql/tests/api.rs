@@ -9,7 +9,8 @@ use promohub_domain::providers::ProviderConfig;
 use promohub_domain::testing::TestDb;
 use promohub_domain::{Provider, ServiceConfig};
 use promohub_graphql::Config;
-use promohub_graphql::http::Tokens;
+use promohub_graphql::http::{HttpConfig, Tokens};
+use promohub_graphql::limits::RequestLimits;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, RunningSandbox, SandboxConfig};
 use serde_json::{Value, json};
 
@@ -27,6 +28,10 @@ struct TestServer {
 
 impl TestServer {
     async fn start(db: TestDb) -> Self {
+        Self::start_with(db, HttpConfig::default()).await
+    }
+
+    async fn start_with(db: TestDb, http: HttpConfig) -> Self {
         let sandbox = RunningSandbox::start(SandboxConfig::default())
             .await
             .expect("sandbox");
@@ -58,6 +63,7 @@ impl TestServer {
                 ..ServiceConfig::default()
             },
             cors_origins: vec!["http://localhost:3000".into()],
+            http,
         };
         Self::serve(config, sandbox, db).await
     }
@@ -152,7 +158,10 @@ fn update_mutation() -> String {
     )
 }
 
-on_both_databases!(every_query_and_mutation_of_the_contract);
+on_both_databases!(
+    every_query_and_mutation_of_the_contract,
+    an_unreadable_row_is_reported_and_the_rest_of_the_page_answers
+);
 
 async fn every_query_and_mutation_of_the_contract(db: TestDb) {
     let server = TestServer::start(db).await;
@@ -618,10 +627,14 @@ async fn graphql_over_http_follows_the_spec() {
     .await
     .expect("request");
     assert_eq!(invalid.status(), 400);
-    let too_deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType \
-        { ofType { ofType { ofType { name } } } } } } } } } } } } }";
+    // 16 levels: one past the default depth limit.
+    let too_deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(11),
+        "} ".repeat(11)
+    );
     let refused = post(
-        json!({ "query": too_deep }).to_string(),
+        json!({ "query": &too_deep }).to_string(),
         "application/json",
         modern,
     )
@@ -772,6 +785,7 @@ async fn demo_mode_serves_sandboxes_when_nothing_is_configured() {
             ..ServiceConfig::default()
         },
         cors_origins: Vec::new(),
+        http: Default::default(),
     };
     assert!(config.is_demo());
     let unused = RunningSandbox::start(SandboxConfig::default())
@@ -795,4 +809,301 @@ async fn demo_mode_serves_sandboxes_when_nothing_is_configured() {
         .await;
     assert_eq!(created["createPromoCode"]["userErrors"], json!([]));
     server.stop().await.expect("stops");
+}
+
+/// The error code and the limit named by a refused request.
+fn refusal(body: &Value) -> (String, String) {
+    let extensions = &body["errors"][0]["extensions"];
+    (
+        extensions["code"].as_str().unwrap_or("-").to_string(),
+        extensions["limit"].as_str().unwrap_or("-").to_string(),
+    )
+}
+
+async fn total_codes(server: &TestServer) -> i64 {
+    let data = server
+        .write("{ promoCodes { totalCount } }", json!({}))
+        .await;
+    data["promoCodes"]["totalCount"].as_i64().expect("count")
+}
+
+fn nested_metadata(depth: usize) -> Value {
+    (0..depth).fold(json!("leaf"), |inner, _| json!({ "n": inner }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_limits_refuse_before_work_and_the_server_stays_up() {
+    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    let before = total_codes(&server).await;
+    let deep_list = format!(
+        "{{ promoCodes(filter: {{ codePrefix: {}\"a\"{} }}) {{ totalCount }} }}",
+        "[".repeat(2_000),
+        "]".repeat(2_000)
+    );
+    let deep_object = format!(
+        "{{ promoCodes(filter: {}{}) {{ totalCount }} }}",
+        "{codePrefix: ".repeat(1_500),
+        "}".repeat(1_500)
+    );
+    let mut doubling = "query { ...F30 } fragment F0 on Query { __typename }".to_string();
+    for n in 1..=30 {
+        doubling.push_str(&format!(
+            " fragment F{n} on Query {{ ...F{m} ...F{m} }}",
+            m = n - 1
+        ));
+    }
+    let aliases = |count: usize, fields: &str| {
+        let selections: Vec<String> = (0..count)
+            .map(|i| format!("a{i}: promoCodes(first: 200) {{ nodes {{ {fields} }} }}"))
+            .collect();
+        format!("{{ {} }}", selections.join(" "))
+    };
+    let deep_metadata_literal = format!(
+        "mutation {{ createPromoCode(input: {{ code: \"DEEP-1\", discount: {{ type: PERCENTAGE, percentOff: 5 }}, \
+         providers: [WHOP], metadata: {}1{} }}) {{ userErrors {{ code }} }} }}",
+        "{a: ".repeat(150),
+        "}".repeat(150)
+    );
+    for (name, query, expected) in [
+        ("list literal 2,000 deep", deep_list, "nesting"),
+        ("object literal 1,500 deep", deep_object, "nesting"),
+        ("30 levels of doubling fragments", doubling, "fields"),
+        (
+            "50 aliases of promoCodes(first: 200)",
+            aliases(50, "id"),
+            "aliases",
+        ),
+        (
+            "10 aliased full pages",
+            aliases(
+                10,
+                "id code name status version timesRedeemed createdAt updatedAt expiresAt metadata",
+            ),
+            "cost",
+        ),
+        (
+            "metadata literal 150 deep",
+            deep_metadata_literal,
+            "nesting",
+        ),
+    ] {
+        let (status, body) = server.gql(Some(WRITER), &query, json!({})).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        assert_eq!(
+            refusal(&body),
+            ("LIMIT_EXCEEDED".into(), expected.into()),
+            "{name}: {body}"
+        );
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("exceeds the limit of") && message.contains("PROMOHUB_MAX_"),
+            "{name}: {message}"
+        );
+    }
+    // JSON variables nested past the input depth: refused the same way.
+    let (_, body) = server
+        .gql(
+            Some(WRITER),
+            &create_mutation(),
+            json!({ "input": { "code": "DEEP-2", "discount": { "type": "PERCENTAGE", "percentOff": 5 },
+                               "providers": ["WHOP"], "metadata": nested_metadata(10) } }),
+        )
+        .await;
+    assert_eq!(
+        refusal(&body),
+        ("LIMIT_EXCEEDED".into(), "inputDepth".into()),
+        "{body}"
+    );
+    // Within the request limits but past the input caps: a userError naming the field.
+    for (input, field) in [
+        (
+            json!({ "metadata": { "a": nested_metadata(6) } }),
+            json!(["input", "metadata", "a"]),
+        ),
+        (
+            json!({ "metadata": { "a": "v".repeat(501) } }),
+            json!(["input", "metadata", "a"]),
+        ),
+        (
+            json!({ "restrictions": { "planIds": (0..101).map(|i| format!("plan_{i}")).collect::<Vec<_>>() } }),
+            json!(["input", "restrictions", "planIds"]),
+        ),
+    ] {
+        let mut variables = json!({ "code": "CAPPED-1", "discount": { "type": "PERCENTAGE", "percentOff": 5 },
+                                    "providers": ["WHOP"] });
+        for (key, value) in input.as_object().expect("object") {
+            variables[key] = value.clone();
+        }
+        let data = server
+            .write(&create_mutation(), json!({ "input": variables }))
+            .await;
+        let errors = &data["createPromoCode"]["userErrors"];
+        assert_eq!(errors[0]["field"], field, "{errors}");
+        assert_eq!(errors[0]["code"], "INVALID", "{errors}");
+    }
+    assert_eq!(total_codes(&server).await, before, "nothing was stored");
+    assert!(
+        server.sandbox.state().journal().is_empty(),
+        "no provider was called"
+    );
+    assert_eq!(
+        server.get("/healthz").await.map(|r| r.status().as_u16()),
+        Some(200)
+    );
+    server.stop().await.expect("graceful stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_limit_refuses_just_over_and_takes_just_under() {
+    let http = HttpConfig {
+        limits: RequestLimits {
+            max_aliases: 2,
+            max_cost: 101,
+            ..RequestLimits::default()
+        },
+        ..HttpConfig::default()
+    };
+    let server = TestServer::start_with(promohub_domain::testing::sqlite(), http).await;
+    let (_, ok) = server
+        .gql(
+            Some(READER),
+            "{ a: providers { provider } b: providers { provider } }",
+            json!({}),
+        )
+        .await;
+    assert!(ok.get("errors").is_none(), "{ok}");
+    let (_, over) = server
+        .gql(
+            Some(READER),
+            "{ a: providers { provider } b: providers { provider } c: providers { provider } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(refusal(&over), ("LIMIT_EXCEEDED".into(), "aliases".into()));
+    assert_eq!(over["errors"][0]["extensions"]["actual"], 3);
+    assert_eq!(over["errors"][0]["extensions"]["max"], 2);
+    // Cost: 1 + first x (nodes + id).
+    let page = "query($n: Int) { promoCodes(first: $n) { nodes { id } } }";
+    let (_, ok) = server.gql(Some(READER), page, json!({ "n": 50 })).await;
+    assert!(ok.get("errors").is_none(), "{ok}");
+    let (_, over) = server.gql(Some(READER), page, json!({ "n": 51 })).await;
+    assert_eq!(
+        refusal(&over),
+        ("LIMIT_EXCEEDED".into(), "cost".into()),
+        "{over}"
+    );
+    server.stop().await.expect("graceful stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_past_the_timeout_is_answered_and_its_change_still_lands() {
+    let http = HttpConfig {
+        request_timeout: Duration::from_millis(300),
+        ..HttpConfig::default()
+    };
+    let server = TestServer::start_with(promohub_domain::testing::sqlite(), http).await;
+    server.sandbox.state().inject(FaultSpec {
+        provider: Emulated::Whop,
+        operation: Some("create_promo_code".into()),
+        kind: FaultKind::Latency { ms: 1_500 },
+        times: Some(1),
+        apply: true,
+    });
+    let (status, body) = server
+        .gql(
+            Some(WRITER),
+            &create_mutation(),
+            json!({ "input": { "code": "SLOW-1", "discount": { "type": "PERCENTAGE", "percentOff": 5 },
+                               "providers": ["WHOP"] } }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "REQUEST_TIMEOUT",
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("the change goes on")),
+        "{body}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let data = server
+            .write(
+                "{ promoCodeByCode(code: \"SLOW-1\") { providers { state } } }",
+                json!({}),
+            )
+            .await;
+        if data["promoCodeByCode"]["providers"][0]["state"] == "SYNCED" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the create never landed: {data}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await.expect("graceful stop");
+}
+
+async fn an_unreadable_row_is_reported_and_the_rest_of_the_page_answers(db: TestDb) {
+    use sea_orm::ConnectionTrait;
+    let url = db.url.clone();
+    let server = TestServer::start(db).await;
+    for code in ["ROW-1", "ROW-2", "ROW-3"] {
+        let data = server
+            .write(
+                &create_mutation(),
+                json!({ "input": { "code": code, "discount": { "type": "PERCENTAGE", "percentOff": 5 },
+                                   "providers": ["WHOP"] } }),
+            )
+            .await;
+        assert_eq!(data["createPromoCode"]["userErrors"], json!([]));
+    }
+    // A row written by some other version, or nested past what serde_json reads back.
+    let deep = format!("{}1{}", "{\"a\":".repeat(150), "}".repeat(150));
+    let connection = sea_orm::Database::connect(&url).await.expect("database");
+    connection
+        .execute_unprepared(&format!(
+            "UPDATE promo_codes SET metadata = '{deep}' WHERE code = 'ROW-2'"
+        ))
+        .await
+        .expect("corrupt one row");
+    let (status, body) = server
+        .gql(
+            Some(READER),
+            "{ promoCodes(first: 2, sortBy: CODE) { nodes { code metadata } pageInfo { hasNextPage endCursor } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let codes: Vec<&str> = body["data"]["promoCodes"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|n| n["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["ROW-1"], "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNREADABLE_ROW",
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["path"], json!(["promoCodes", "nodes"]));
+    // The next page moves past the unreadable row.
+    let after = body["data"]["promoCodes"]["pageInfo"]["endCursor"].clone();
+    let (_, next) = server
+        .gql(
+            Some(READER),
+            "query($after: String) { promoCodes(first: 2, sortBy: CODE, after: $after) { nodes { code } } }",
+            json!({ "after": after }),
+        )
+        .await;
+    assert_eq!(
+        next["data"]["promoCodes"]["nodes"],
+        json!([{ "code": "ROW-3" }]),
+        "{next}"
+    );
+    server.stop().await.expect("graceful stop");
 }
