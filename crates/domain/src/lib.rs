@@ -4,6 +4,7 @@
 pub mod currency;
 pub mod entity;
 pub mod error;
+pub mod listing;
 pub mod metrics;
 pub mod migration;
 pub mod model;
@@ -17,8 +18,7 @@ pub mod sync;
 pub mod testing;
 
 pub use error::{ErrorCode, ServiceError, UserError};
+pub use listing::{ListFilter, ListQuery, PageOf, SortField, UnreadableRow};
 pub use model::*;
-pub use service::{
-    ListFilter, ListQuery, PageOf, PromoService, ServiceConfig, SortField, UnreadableRow,
-};
+pub use service::{PromoService, ServiceConfig};
 pub use sync::SyncReport;

@@ -356,7 +356,10 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let mut gql = async_graphql::Request::new(request.query).data(caller);
+    let mut gql = crate::schema::with_request_data(
+        async_graphql::Request::new(request.query).data(caller),
+        &state.service,
+    );
     gql.set_parsed_query(document);
     if let Some(name) = request.operation_name {
         gql = gql.operation_name(name);

@@ -6,6 +6,10 @@ use async_graphql::{
     InputValueError, InputValueResult, Json, MaybeUndefined, Object, Scalar, ScalarType, Schema,
     SimpleObject,
 };
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use chrono::Utc;
 use promohub_domain as domain;
 use serde_json::Value;
@@ -205,7 +209,46 @@ pub struct ProviderSync {
     synced_at: Option<DateTime>,
 }
 
-pub struct PromoCode(domain::PromoCode);
+/// Whether a code's provider links came with it (single reads) or are to be loaded for the
+/// whole page at once through the request's `ProviderLinksLoader` (lists).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Links {
+    Loaded,
+    Deferred,
+}
+
+pub struct PromoCode(domain::PromoCode, Links);
+
+impl PromoCode {
+    fn loaded(code: domain::PromoCode) -> Self {
+        Self(code, Links::Loaded)
+    }
+}
+
+/// Loads the provider links of every code of a page in one query (a DataLoader per request,
+/// so nothing is cached across requests or callers).
+pub struct ProviderLinksLoader(domain::PromoService);
+
+impl async_graphql::dataloader::Loader<String> for ProviderLinksLoader {
+    type Value = Vec<domain::ProviderSync>;
+    type Error = Arc<domain::ServiceError>;
+
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        self.0.providers_of(ids).await.map_err(Arc::new)
+    }
+}
+
+/// What every request carries besides the caller: its own links loader.
+pub fn with_request_data(
+    request: async_graphql::Request,
+    service: &domain::PromoService,
+) -> async_graphql::Request {
+    request.data(DataLoader::with_cache(
+        ProviderLinksLoader(service.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    ))
+}
 
 #[Object]
 impl PromoCode {
@@ -288,9 +331,20 @@ impl PromoCode {
     }
 
     /// One entry per provider the code lives on.
-    async fn providers(&self) -> Vec<ProviderSync> {
-        self.0
-            .providers
+    async fn providers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProviderSync>> {
+        let deferred;
+        let links = match self.1 {
+            Links::Loaded => &self.0.providers,
+            Links::Deferred => {
+                deferred = links_loader(ctx)?
+                    .load_one(self.0.id.clone())
+                    .await
+                    .map_err(|e| internal(format!("{e:#}")))?
+                    .unwrap_or_default();
+                &deferred
+            }
+        };
+        Ok(links
             .iter()
             .map(|p| ProviderSync {
                 provider: p.provider.into(),
@@ -300,7 +354,7 @@ impl PromoCode {
                 attempts: p.attempts,
                 synced_at: p.synced_at.map(DateTime),
             })
-            .collect()
+            .collect())
     }
 
     /// Increases by one on every accepted change; used for optimistic concurrency.
@@ -331,9 +385,32 @@ pub struct PromoCodeEdge {
     node: PromoCode,
 }
 
-pub struct PromoCodeConnection(domain::PageOf);
+/// A page, and the filter it was read with (for `totalCount`, counted only when asked).
+pub struct PromoCodeConnection(domain::PageOf, domain::ListFilter);
+
+type LinksLoader = DataLoader<ProviderLinksLoader, HashMapCache>;
+
+fn links_loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a LinksLoader> {
+    ctx.data::<LinksLoader>()
+        .map_err(|_| internal("no provider links loader in the request"))
+}
 
 impl PromoCodeConnection {
+    /// When the page's codes are asked for their providers, loads the links of the whole page
+    /// in one query up front; each code's `providers` then reads the loader's cache. (Left to
+    /// the loader's own batching, a page's keys arrive over more than its batching delay in a
+    /// debug build and split into several queries.)
+    async fn load_links(&self, ctx: &Context<'_>, wanted: bool) -> async_graphql::Result<()> {
+        if wanted {
+            let ids: Vec<String> = self.0.items.iter().map(|(_, c)| c.id.clone()).collect();
+            links_loader(ctx)?
+                .load_many(ids)
+                .await
+                .map_err(|e| internal(format!("{e:#}")))?;
+        }
+        Ok(())
+    }
+
     /// Rows that could not be read are left out of the page and named in `errors`, once per
     /// list asked for: the rest of the page answers.
     fn report_unreadable(&self, ctx: &Context<'_>) {
@@ -353,25 +430,31 @@ impl PromoCodeConnection {
 
 #[Object]
 impl PromoCodeConnection {
-    async fn edges(&self, ctx: &Context<'_>) -> Vec<PromoCodeEdge> {
+    async fn edges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PromoCodeEdge>> {
         self.report_unreadable(ctx);
-        self.0
+        let wanted = ctx.look_ahead().field("node").field("providers").exists();
+        self.load_links(ctx, wanted).await?;
+        Ok(self
+            .0
             .items
             .iter()
             .map(|(cursor, code)| PromoCodeEdge {
                 cursor: cursor.clone(),
-                node: PromoCode(code.clone()),
+                node: PromoCode(code.clone(), Links::Deferred),
             })
-            .collect()
+            .collect())
     }
 
-    async fn nodes(&self, ctx: &Context<'_>) -> Vec<PromoCode> {
+    async fn nodes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PromoCode>> {
         self.report_unreadable(ctx);
-        self.0
+        self.load_links(ctx, ctx.look_ahead().field("providers").exists())
+            .await?;
+        Ok(self
+            .0
             .items
             .iter()
-            .map(|(_, code)| PromoCode(code.clone()))
-            .collect()
+            .map(|(_, code)| PromoCode(code.clone(), Links::Deferred))
+            .collect())
     }
 
     async fn page_info(&self) -> PageInfo {
@@ -383,8 +466,10 @@ impl PromoCodeConnection {
         }
     }
 
-    async fn total_count(&self) -> i32 {
-        int(i64::try_from(self.0.total_count).unwrap_or(i64::MAX))
+    /// Codes matching the filter. Costs a COUNT over them: select it only when it is shown.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let count = service(ctx)?.count(&self.1).await.map_err(query_error)?;
+        Ok(int(i64::try_from(count).unwrap_or(i64::MAX)))
     }
 }
 
@@ -458,7 +543,7 @@ fn payload(
 ) -> async_graphql::Result<PromoCodePayload> {
     match result {
         Ok(code) => Ok(PromoCodePayload {
-            promo_code: Some(PromoCode(code)),
+            promo_code: Some(PromoCode::loaded(code)),
             user_errors: Vec::new(),
         }),
         Err(domain::ServiceError::User(errors)) => Ok(PromoCodePayload {
@@ -608,7 +693,7 @@ impl QueryRoot {
             .get(&id)
             .await
             .map_err(query_error)?
-            .map(PromoCode))
+            .map(PromoCode::loaded))
     }
 
     async fn promo_code_by_code(
@@ -620,7 +705,7 @@ impl QueryRoot {
             .get_by_code(&code)
             .await
             .map_err(query_error)?
-            .map(PromoCode))
+            .map(PromoCode::loaded))
     }
 
     /// first is 1..200 (default 50); after is an opaque cursor from a previous page.
@@ -645,13 +730,13 @@ impl QueryRoot {
             .list(domain::ListQuery {
                 first: first.map(i64::from),
                 after,
-                filter,
+                filter: filter.clone(),
                 sort: sort_by.map(Into::into).unwrap_or_default(),
                 descending: descending.unwrap_or(false),
             })
             .await
             .map_err(query_error)?;
-        Ok(PromoCodeConnection(page))
+        Ok(PromoCodeConnection(page, filter))
     }
 
     /// Can this code be redeemed now (optionally on one provider, for one plan, by one customer)?
@@ -675,7 +760,7 @@ impl QueryRoot {
         Ok(PromoCodeValidation {
             valid: validation.invalid.is_none(),
             reason: validation.invalid.map(|r| r.as_str().to_string()),
-            promo_code: validation.promo_code.map(PromoCode),
+            promo_code: validation.promo_code.map(PromoCode::loaded),
         })
     }
 

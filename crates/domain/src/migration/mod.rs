@@ -7,6 +7,7 @@ mod m20261122_000001_create_promo_codes;
 mod m20261122_000002_create_provider_links;
 mod m20261122_000003_create_audit_log;
 mod m20261122_000004_index_leases;
+mod m20261201_000005_index_codes_without_expiry;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_provider_links::Migration),
             Box::new(m20261122_000003_create_audit_log::Migration),
             Box::new(m20261122_000004_index_leases::Migration),
+            Box::new(m20261201_000005_index_codes_without_expiry::Migration),
         ]
     }
 }
