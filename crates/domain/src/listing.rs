@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Order, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use serde_json::{Value, json};
 
@@ -169,62 +170,16 @@ impl PromoService {
         };
         // One row more than asked tells whether another page follows.
         let wanted = u64::try_from(first + 1).unwrap_or(201);
-        let sort = query.sort;
-        let column = sort.column();
-        let descending = query.descending;
-
-        let mut rows = Vec::new();
-        // The rows with a value in the sort column (all of them but codes without expiry).
-        let in_valued_part = cursor.as_ref().is_none_or(|c| c.value.is_some());
-        if in_valued_part {
-            let mut select = self.filtered(&query.filter);
-            if sort == SortField::ExpiresAt {
-                select = select.filter(column.is_not_null());
-            }
-            if let Some(Cursor {
-                value: Some(value),
-                id,
-            }) = &cursor
-            {
-                select = select.filter(from(column, value.clone(), descending));
-                select = select.filter(if sort.ties() {
-                    Condition::any()
-                        .add(beyond(column, value.clone(), descending))
-                        .add(beyond(
-                            promo_code::Column::Id,
-                            id.clone().into(),
-                            descending,
-                        ))
-                } else {
-                    Condition::all().add(beyond(column, value.clone(), descending))
-                });
-            }
-            let mut select = select.order_by(column, order(descending));
-            if sort.ties() {
-                select = select.order_by(promo_code::Column::Id, order(descending));
-            }
-            rows = select.limit(wanted).all(&self.db).await?;
-        }
-        // Codes without expiry close an EXPIRES_AT list, by id in the page's direction.
+        let (valued, without_expiry) = self.page_parts(&query, cursor.as_ref());
+        let mut rows = match valued {
+            Some(select) => select.limit(wanted).all(&self.db).await?,
+            None => Vec::new(),
+        };
         let remaining = wanted.saturating_sub(rows.len() as u64);
-        if sort == SortField::ExpiresAt && remaining > 0 {
-            let mut select = self.filtered(&query.filter).filter(column.is_null());
-            if let Some(Cursor { value: None, id }) = &cursor {
-                select = select.filter(beyond(
-                    promo_code::Column::Id,
-                    id.clone().into(),
-                    descending,
-                ));
-            }
-            rows.extend(
-                select
-                    .order_by(promo_code::Column::Id, order(descending))
-                    .limit(remaining)
-                    .all(&self.db)
-                    .await?,
-            );
+        if let Some(select) = without_expiry.filter(|_| remaining > 0) {
+            rows.extend(select.limit(remaining).all(&self.db).await?);
         }
-
+        let (sort, descending) = (query.sort, query.descending);
         let has_next_page = rows.len() as u64 >= wanted;
         rows.truncate(usize::try_from(first).unwrap_or(200));
         let mut items = Vec::with_capacity(rows.len());
@@ -256,6 +211,82 @@ impl PromoService {
             has_next_page,
             has_previous_page: query.after.is_some(),
         })
+    }
+
+    /// The SQL a page runs, each part with the page's LIMIT: what `list` executes, for
+    /// looking at its plans (see tests/plans.rs and docs/performance.md).
+    pub fn page_statements(
+        &self,
+        query: &ListQuery,
+    ) -> Result<Vec<sea_orm::Statement>, ServiceError> {
+        let cursor = match &query.after {
+            Some(after) => Some(decode_cursor(after, query)?),
+            None => None,
+        };
+        let limit = u64::try_from(query.first.unwrap_or(50) + 1).unwrap_or(201);
+        let backend = self.db.get_database_backend();
+        let (valued, without_expiry) = self.page_parts(query, cursor.as_ref());
+        Ok([valued, without_expiry]
+            .into_iter()
+            .flatten()
+            .map(|select| select.limit(limit).build(backend))
+            .collect())
+    }
+
+    /// A page's queries, ordered, without their LIMIT: the rows with a value in the sort
+    /// column after the cursor, then (EXPIRES_AT only) the codes without expiry after it.
+    fn page_parts(
+        &self,
+        query: &ListQuery,
+        cursor: Option<&Cursor>,
+    ) -> (
+        Option<sea_orm::Select<promo_code::Entity>>,
+        Option<sea_orm::Select<promo_code::Entity>>,
+    ) {
+        let (sort, descending) = (query.sort, query.descending);
+        let column = sort.column();
+        let valued = cursor.is_none_or(|c| c.value.is_some()).then(|| {
+            let mut select = self.filtered(&query.filter);
+            if sort == SortField::ExpiresAt {
+                select = select.filter(column.is_not_null());
+            }
+            if let Some(Cursor {
+                value: Some(value),
+                id,
+            }) = cursor
+            {
+                select = select.filter(from(column, value.clone(), descending));
+                select = select.filter(if sort.ties() {
+                    Condition::any()
+                        .add(beyond(column, value.clone(), descending))
+                        .add(beyond(
+                            promo_code::Column::Id,
+                            id.clone().into(),
+                            descending,
+                        ))
+                } else {
+                    Condition::all().add(beyond(column, value.clone(), descending))
+                });
+            }
+            let select = select.order_by(column, order(descending));
+            if sort.ties() {
+                select.order_by(promo_code::Column::Id, order(descending))
+            } else {
+                select
+            }
+        });
+        let without_expiry = (sort == SortField::ExpiresAt).then(|| {
+            let mut select = self.filtered(&query.filter).filter(column.is_null());
+            if let Some(Cursor { value: None, id }) = cursor {
+                select = select.filter(beyond(
+                    promo_code::Column::Id,
+                    id.clone().into(),
+                    descending,
+                ));
+            }
+            select.order_by(promo_code::Column::Id, order(descending))
+        });
+        (valued, without_expiry)
     }
 
     /// How many codes match the filter: one COUNT, for callers that ask for a total.

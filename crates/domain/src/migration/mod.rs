@@ -8,6 +8,7 @@ mod m20261122_000002_create_provider_links;
 mod m20261122_000003_create_audit_log;
 mod m20261122_000004_index_leases;
 mod m20261201_000005_index_codes_without_expiry;
+mod m20261201_000006_drop_status_index;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_audit_log::Migration),
             Box::new(m20261122_000004_index_leases::Migration),
             Box::new(m20261201_000005_index_codes_without_expiry::Migration),
+            Box::new(m20261201_000006_drop_status_index::Migration),
         ]
     }
 }
