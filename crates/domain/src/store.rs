@@ -1,5 +1,8 @@
 //! Database access: connecting and migrating, and turning rows into the model and back.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use anyhow::{Context, anyhow};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
@@ -16,13 +19,31 @@ use crate::model::{
     ProviderSync, Restrictions, SyncState,
 };
 
+tokio::task_local! {
+    /// SQL statements run by the current request (see `counting_queries`).
+    static QUERIES: Arc<AtomicUsize>;
+}
+
+/// Runs `work` counting every SQL statement it runs into `counter`: how the server logs the
+/// statements of each request (at debug level), so an N+1 shows up in the logs.
+pub async fn counting_queries<F: std::future::Future>(
+    counter: Arc<AtomicUsize>,
+    work: F,
+) -> F::Output {
+    QUERIES.scope(counter, work).await
+}
+
 /// Connects to `url` (`sqlite://PATH?mode=rwc` or `postgres://...`) and runs the migrations.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_string());
     options.sqlx_logging(false).max_connections(10);
-    let db = Database::connect(options)
+    let mut db = Database::connect(options)
         .await
         .with_context(|| format!("cannot open the database at {}", redact_url(url)))?;
+    db.set_metric_callback(|_| {
+        // Outside a counted request (the worker, migrations) there is nothing to count into.
+        let _ = QUERIES.try_with(|count| count.fetch_add(1, Ordering::Relaxed));
+    });
     if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         // Readers do not block the writer, and a briefly locked database is waited for.
         db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;")

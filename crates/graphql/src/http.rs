@@ -6,6 +6,7 @@
 //! Accept and answers 4xx where the spec asks for it.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -356,9 +357,11 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    let queries = Arc::new(AtomicUsize::new(0));
     let mut gql = crate::schema::with_request_data(
         async_graphql::Request::new(request.query).data(caller),
         &state.service,
+        queries.clone(),
     );
     gql.set_parsed_query(document);
     if let Some(name) = request.operation_name {
@@ -370,7 +373,11 @@ async fn execute(
     // Run in a task of its own: a mutation then finishes (and is recorded) even when its
     // caller goes away or the timeout answers first, and a panic is an error, not a crash.
     let schema = state.schema.clone();
-    let task = tokio::spawn(async move { schema.execute(gql).await });
+    let counter = queries.clone();
+    let task = tokio::spawn(promohub_domain::store::counting_queries(
+        counter,
+        async move { schema.execute(gql).await },
+    ));
     let response = match tokio::time::timeout(state.config.request_timeout, task).await {
         Ok(Ok(response)) => response,
         Ok(Err(join_error)) => {
@@ -401,6 +408,11 @@ async fn execute(
             return request_error(status, media, &message, "REQUEST_TIMEOUT");
         }
     };
+    tracing::debug!(
+        operation = operation.as_deref().unwrap_or("-"),
+        sql_statements = queries.load(Ordering::Relaxed),
+        "request done"
+    );
     // Errors without a path happened before execution (validation): a bad request.
     let rejected = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()

@@ -8,6 +8,7 @@ use async_graphql::{
 };
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use chrono::Utc;
@@ -238,14 +239,17 @@ impl async_graphql::dataloader::Loader<String> for ProviderLinksLoader {
     }
 }
 
-/// What every request carries besides the caller: its own links loader.
+/// What every request carries besides the caller: its own links loader, whose loads count
+/// into the request's SQL statements.
 pub fn with_request_data(
     request: async_graphql::Request,
     service: &domain::PromoService,
+    queries: Arc<AtomicUsize>,
 ) -> async_graphql::Request {
+    let spawn = move |load| tokio::spawn(domain::store::counting_queries(queries.clone(), load));
     request.data(DataLoader::with_cache(
         ProviderLinksLoader(service.clone()),
-        tokio::spawn,
+        spawn,
         HashMapCache::default(),
     ))
 }
