@@ -1,5 +1,9 @@
 //! A black-box fuzzer for the GraphQL HTTP surface (issue 11): the real `promohub` binary in
 //! demo mode on SQLite, fed generated and mutated requests over real HTTP, a few at a time.
+//! The fuzzed server gets a write and a read token in PROMOHUB_API_TOKENS (still demo mode:
+//! sandbox providers), so read-only callers are fuzzed too; the regression tests below use the
+//! write token the demo banner prints. A case is a function of the seed and its number only
+//! (the seeded codes' ids are drawn by the server, so they differ between runs).
 //!
 //! A failure is a dropped or refused connection, the process exiting, a 5xx, or no answer
 //! within the per-request deadline; after the run `/healthz` must answer within 1 s. On a
@@ -80,9 +84,12 @@ enum Outcome {
     Failed(String),
 }
 
+/// A fresh connection per request: a pooled one the server closed after its last answer (it
+/// may, e.g. after a 413) would fail the next request and look like a drop.
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
         .build()
         .expect("HTTP client")
 }
@@ -306,6 +313,7 @@ async fn investigate(
         writeln!(report, "the server process exited: {status}").unwrap();
         writeln!(report, "{}", server.stderr_tail()).unwrap();
     }
+    let exited = server.exited().map(|status| status.to_string());
     let mut findings = Vec::new();
     for (number, case, outcome) in suspects {
         writeln!(report, "\ncase {number}: {outcome}").unwrap();
@@ -315,7 +323,10 @@ async fn investigate(
             number: *number,
             generator: case.generator,
             detail: case.detail.clone(),
-            outcome: outcome.clone(),
+            outcome: match &exited {
+                Some(status) => format!("server EXITED ({status}); {outcome}"),
+                None => outcome.clone(),
+            },
             alone: None,
             innocent: false,
         });
