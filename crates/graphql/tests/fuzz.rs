@@ -14,7 +14,7 @@
 //!     cargo test -p promohub-graphql --test fuzz -- --include-ignored --nocapture
 //! Long run:
 //!     FUZZ_CASES=100000 cargo test --release -p promohub-graphql --test fuzz -- --include-ignored --nocapture
-//! Settings (environment): FUZZ_SEED (default: from the clock, printed), FUZZ_CASES (2000),
+//! Settings (environment): FUZZ_SEED (default: from the clock, printed), FUZZ_CASES (1000),
 //! FUZZ_CASE (run only this case number of the seed), FUZZ_CONCURRENCY (4),
 //! FUZZ_TIMEOUT_SECS (10), FUZZ_CRASH_DIR (unset: nothing written), FUZZ_KEEP_GOING=1 (report
 //! every failure, restarting the server after each, and fail at the end with a summary).
@@ -65,7 +65,10 @@ impl Settings {
         });
         Settings {
             seed,
-            cases: setting("FUZZ_CASES").unwrap_or(2000),
+            // Measured today in a debug build on 2 shared cores: ~100 ms of request time per
+            // case, most of it in the big documents the limits of issue 11 will refuse early;
+            // once they do, 1000 cases should take 10-20 s.
+            cases: setting("FUZZ_CASES").unwrap_or(1000),
             only: setting("FUZZ_CASE"),
             concurrency: setting("FUZZ_CONCURRENCY").unwrap_or(4).max(1),
             timeout: Duration::from_secs(setting("FUZZ_TIMEOUT_SECS").unwrap_or(10)),
