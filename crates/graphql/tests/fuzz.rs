@@ -542,7 +542,6 @@ async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> V
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "today's server aborts on deep literals and hangs on doubling fragments: needs the request limits of issue 11"]
 async fn fuzzed_requests_never_crash_hang_or_5xx_the_server() {
     run_fuzz(&Settings::from_env()).await;
 }
@@ -751,19 +750,16 @@ async fn sweep_literal_depths(open: &str, inner: &str, close: &str, deepest: usi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the request limits of issue 11"]
 async fn list_literals_up_to_2000_deep_in_an_argument_are_answered_and_refused() {
     sweep_literal_depths("[", "ACTIVE", "]", 2000).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the request limits of issue 11"]
 async fn object_literals_up_to_1500_deep_in_an_argument_are_answered_and_refused() {
     sweep_literal_depths("{a: ", "1", "}", 1500).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the request limits of issue 11"]
 async fn thirty_levels_of_doubling_fragments_are_refused_quickly() {
     let mut server = Server::start(Tokens::Demo).await;
     let query = generate::doubling_fragments(30);
@@ -776,7 +772,6 @@ async fn thirty_levels_of_doubling_fragments_are_refused_quickly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the request limits of issue 11"]
 async fn fifty_aliases_of_a_200_page_are_refused_by_the_cost_limit() {
     let mut server = Server::start(Tokens::Demo).await;
     let fields: Vec<String> = (1..=50)
@@ -800,7 +795,6 @@ async fn fifty_aliases_of_a_200_page_are_refused_by_the_cost_limit() {
 /// metadata cap (a userError on input.metadata); either way nothing is stored and reads of
 /// every page keep working.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the input caps of issue 11"]
 async fn metadata_150_deep_as_a_literal_is_refused_and_not_stored() {
     let mut server = Server::start(Tokens::Demo).await;
     let (_, good) = answer(
