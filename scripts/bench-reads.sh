@@ -86,7 +86,7 @@ rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 # wrk's figures in ms; $1: a wrk output file.
 wrk_field() {
   case $2 in
-    rps) awk '/^Requests\/sec/ { printf "%.0f", $2 }' "$1" ;;
+    rps) awk '/^Requests\/sec/ { printf ($2 < 100 ? "%.1f" : "%.0f"), $2 }' "$1" ;;
     errors) awk '/Socket errors/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } /Non-2xx/ { n += $NF }
                  END { print n + 0 }' "$1" ;;
     *) awk -v q="$2%" '$1 == q { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
@@ -146,6 +146,8 @@ run_cases() { # run_cases LABEL N DATABASE_URL
       echo "check $c: PromoHub answered an error: ${a:0:300}"
     elif [ "$a" = "$b" ]; then
       echo "check $c: identical JSON"
+    elif command -v jq >/dev/null && [ "$(jq -cS . <<<"$a")" = "$(jq -cS . <<<"$b")" ]; then
+      echo "check $c: same JSON (keys in another order)"
     elif [ "$(ids <<<"$a")" = "$(ids <<<"$b")" ]; then
       echo "check $c: same ids; the JSON differs first at: PromoHub $(first_difference "$a" "$b")"
     else
@@ -195,7 +197,7 @@ mkdir -p "$pgdata"
 pg_port=$(free_port)
 as_pg "$pg_bin/initdb" -D "$pgdata" -U postgres -A trust >/dev/null
 as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/log" -w \
-  -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $pgdata -c fsync=off -c max_connections=100" start >/dev/null
+  -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $pgdata -c fsync=off -c max_wal_size=4GB -c max_connections=100" start >/dev/null
 echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }') on port $pg_port (fsync=off); $(nproc) cores"
 for n in $sizes; do
   db="postgres://postgres@127.0.0.1:$pg_port/bench_$n"
