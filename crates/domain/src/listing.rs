@@ -325,8 +325,10 @@ impl PromoService {
     fn filtered(&self, filter: &ListFilter) -> sea_orm::Select<promo_code::Entity> {
         let mut select = promo_code::Entity::find().filter(promo_code::Column::Version.gte(1));
         if let Some(statuses) = &filter.status {
-            select = select
-                .filter(promo_code::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+            // At most one parameter per status, however long the list given.
+            let distinct: std::collections::BTreeSet<&str> =
+                statuses.iter().map(|s| s.as_str()).collect();
+            select = select.filter(promo_code::Column::Status.is_in(distinct));
         }
         if filter.provider.is_some() || filter.sync_state.is_some() {
             // Correlated on the links' primary key (promo_code_id, provider): a probe per row.

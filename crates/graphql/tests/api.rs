@@ -941,6 +941,18 @@ async fn request_limits_refuse_before_work_and_the_server_stays_up() {
         assert_eq!(errors[0]["field"], field, "{errors}");
         assert_eq!(errors[0]["code"], "INVALID", "{errors}");
     }
+    // A long list in variables is bounded by the body size, not by the limits: it must still
+    // answer (a status list was once bound as 100,000 SQL parameters and failed INTERNAL).
+    let statuses: Vec<&str> = ["ACTIVE", "INACTIVE"].repeat(50_000);
+    let (status, body) = server
+        .gql(
+            Some(READER),
+            "query($s: [PromoCodeStatus!]) { promoCodes(filter: { status: $s }) { nodes { id } } }",
+            json!({ "s": statuses }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(total_codes(&server).await, before, "nothing was stored");
     assert!(
         server.sandbox.state().journal().is_empty(),
