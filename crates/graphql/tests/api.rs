@@ -32,6 +32,14 @@ impl TestServer {
     }
 
     async fn start_with(db: TestDb, http: HttpConfig) -> Self {
+        Self::start_with_provider_timeout(db, http, Duration::from_secs(2)).await
+    }
+
+    async fn start_with_provider_timeout(
+        db: TestDb,
+        http: HttpConfig,
+        provider_timeout: Duration,
+    ) -> Self {
         let sandbox = RunningSandbox::start(SandboxConfig::default())
             .await
             .expect("sandbox");
@@ -45,7 +53,7 @@ impl TestServer {
             (
                 p,
                 ProviderConfig {
-                    timeout: Duration::from_secs(2),
+                    timeout: provider_timeout,
                     ..ProviderConfig::new(sandbox.base_url(e), sandbox.key(e))
                 },
             )
@@ -1118,4 +1126,49 @@ async fn an_unreadable_row_is_reported_and_the_rest_of_the_page_answers(db: Test
         "{next}"
     );
     server.stop().await.expect("graceful stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_waits_for_requests_in_flight_only_as_long_as_the_grace() {
+    let http = HttpConfig {
+        shutdown_grace: Duration::from_millis(500),
+        ..HttpConfig::default()
+    };
+    let server = TestServer::start_with_provider_timeout(
+        promohub_domain::testing::sqlite(),
+        http,
+        Duration::from_secs(60),
+    )
+    .await;
+    // A create whose provider call holds for a minute: the request stays in flight.
+    server.sandbox.state().inject(FaultSpec {
+        provider: Emulated::Whop,
+        operation: Some("create_promo_code".into()),
+        kind: FaultKind::Latency { ms: 60_000 },
+        times: Some(1),
+        apply: true,
+    });
+    let request = server
+        .http
+        .post(server.url("/graphql"))
+        .bearer_auth(WRITER)
+        .json(&json!({ "query": create_mutation(), "variables": { "input": {
+            "code": "STUCK-1", "discount": { "type": "PERCENTAGE", "percentOff": 5 }, "providers": ["WHOP"] } } }))
+        .send();
+    let in_flight = tokio::spawn(request);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while server.sandbox.state().journal_of(Emulated::Whop).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the create never reached Whop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Stopping returns once the grace is over, not when the minute-long request ends.
+    let stopped = tokio::time::timeout(Duration::from_secs(20), server.stop()).await;
+    assert!(
+        matches!(stopped, Ok(Ok(()))),
+        "the server did not stop within the grace: {stopped:?}"
+    );
+    in_flight.abort();
 }
