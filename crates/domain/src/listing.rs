@@ -110,8 +110,8 @@ pub struct ListQuery {
 /// (one query for the whole page) when they are needed.
 #[derive(Clone, Debug)]
 pub struct PageOf {
-    /// Each code with its cursor.
-    pub items: Vec<(String, PromoCode)>,
+    /// Each code with its cursor (shared: a page's codes are handed to several readers).
+    pub items: Vec<(String, std::sync::Arc<PromoCode>)>,
     /// Rows of this page that could not be decoded (left out of `items`, logged).
     pub unreadable: Vec<UnreadableRow>,
     /// The cursor of the last row of the page, readable or not, so paging moves past both.
@@ -195,7 +195,7 @@ impl PromoService {
             end_cursor = Some(cursor.clone());
             let id = row.id.clone();
             match store::to_model(row, &[]) {
-                Ok(code) => items.push((cursor, code)),
+                Ok(code) => items.push((cursor, std::sync::Arc::new(code))),
                 // One row this version cannot decode must not fail the page for everyone.
                 Err(error) => {
                     let message = format!("{error:#}");

@@ -218,11 +218,11 @@ enum Links {
     Deferred,
 }
 
-pub struct PromoCode(domain::PromoCode, Links);
+pub struct PromoCode(Arc<domain::PromoCode>, Links);
 
 impl PromoCode {
     fn loaded(code: domain::PromoCode) -> Self {
-        Self(code, Links::Loaded)
+        Self(Arc::new(code), Links::Loaded)
     }
 }
 
