@@ -133,6 +133,27 @@ impl TestServer {
         body["data"].clone()
     }
 
+    /// Polls until the code's first provider entry is SYNCED (10 s at most).
+    async fn wait_until_synced(&self, code: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let data = self
+                .write(
+                    "query($code: String!) { promoCodeByCode(code: $code) { providers { state attempts } } }",
+                    json!({ "code": code }),
+                )
+                .await;
+            if data["promoCodeByCode"]["providers"][0]["state"] == "SYNCED" {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{code} never synced: {data}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -539,23 +560,7 @@ async fn mutation_failures_come_back_as_user_errors() {
     });
     let pending = create(base("LATER")).await;
     assert_eq!(pending["promoCode"]["providers"][0]["state"], "PENDING");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let data = server
-            .write(
-                "{ promoCodeByCode(code: \"LATER\") { providers { state attempts } } }",
-                json!({}),
-            )
-            .await;
-        if data["promoCodeByCode"]["providers"][0]["state"] == "SYNCED" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never synced: {data}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    server.wait_until_synced("LATER").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1048,23 +1053,7 @@ async fn a_request_past_the_timeout_is_answered_and_its_change_still_lands() {
             .is_some_and(|m| m.contains("the change goes on")),
         "{body}"
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let data = server
-            .write(
-                "{ promoCodeByCode(code: \"SLOW-1\") { providers { state } } }",
-                json!({}),
-            )
-            .await;
-        if data["promoCodeByCode"]["providers"][0]["state"] == "SYNCED" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the create never landed: {data}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    server.wait_until_synced("SLOW-1").await;
     server.stop().await.expect("graceful stop");
 }
 
