@@ -477,6 +477,28 @@ impl PromoService {
     }
 }
 
+impl PromoService {
+    /// Settles a difference between PromoHub and one provider.
+    pub async fn resolve_drift(
+        &self,
+        _id: &str,
+        _provider: Provider,
+        _strategy: crate::model::DriftStrategy,
+        _actor: &str,
+    ) -> Result<PromoCode, ServiceError> {
+        Err(ServiceError::Internal(anyhow::anyhow!("not implemented yet")))
+    }
+
+    /// The audit rows of a code, oldest first.
+    pub async fn audit_log(&self, id: &str) -> Result<Vec<audit_log::Model>, ServiceError> {
+        Ok(audit_log::Entity::find()
+            .filter(audit_log::Column::PromoCodeId.eq(id))
+            .order_by_asc(audit_log::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+}
+
 /// What a provider holds differently from PromoHub, in the fields it can hold.
 fn drift(provider: Provider, ours: &PromoCode, remote: &RemoteCode) -> Vec<String> {
     let caps = crate::rules::capabilities(provider);
