@@ -297,6 +297,19 @@ async fn fynn_updates_keep_what_fynn_holds(db: TestDb) {
     held["limitedToPlans"] = json!(["plan_gold"]);
     held["excludedFromProducts"] = json!(["prod_x"]);
     held["dashboardNote"] = json!("set by hand");
+    for nullable in [
+        "percentage",
+        "fixedAmount",
+        "frequencyInterval",
+        "maxRedemptions",
+        "maxRedemptionsPerCustomer",
+        "expiresAt",
+    ] {
+        held.as_object_mut()
+            .expect("object")
+            .entry(nullable)
+            .or_insert(Value::Null);
+    }
     let write: promohub_clients::fynn::types::CouponWrite =
         serde_json::from_value(held).expect("write body");
     fynn_client(&h)
