@@ -337,20 +337,21 @@ impl PromoService {
             .map(|r| (r.remote.external_id.as_str(), r))
             .collect();
         let ids: Vec<String> = links.iter().map(|l| l.promo_code_id.clone()).collect();
-        let statuses: BTreeMap<String, String> = promo_code::Entity::find()
+        let statuses: BTreeMap<String, (String, String)> = promo_code::Entity::find()
             .filter(promo_code::Column::Id.is_in(ids))
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|row| (row.id, row.status))
+            .map(|row| (row.id, (row.code, row.status)))
             .collect();
         for link in links {
             let Some(external_id) = link.external_id.as_deref() else {
                 continue;
             };
-            let ours = statuses
-                .get(&link.promo_code_id)
-                .and_then(|s| PromoCodeStatus::parse(s));
+            let Some((code, ours)) = statuses.get(&link.promo_code_id) else {
+                continue;
+            };
+            let ours = PromoCodeStatus::parse(ours);
             let (state, message) = match (by_id.get(external_id), ours) {
                 (_, None) => continue,
                 // A code that could not be read may be this one: no verdict.
@@ -359,7 +360,8 @@ impl PromoService {
                 (None, Some(_)) => (
                     SyncState::DeletedOnProvider,
                     Some(format!(
-                        "{provider} no longer holds {external_id}: deleted there, not through                          PromoHub (seen by a sync at {})",
+                        "{provider} no longer holds {external_id}: deleted there, not through PromoHub \
+                         (seen by a sync at {})",
                         Utc::now().to_rfc3339()
                     )),
                 ),
@@ -369,7 +371,8 @@ impl PromoService {
                     (
                         SyncState::DisabledOnProvider,
                         Some(format!(
-                            "{provider} shows {external_id} {}: turned off there, not through                              PromoHub (seen by a sync at {})",
+                            "{provider} shows {external_id} {}: turned off there, not through PromoHub \
+                             (seen by a sync at {})",
                             remote.status,
                             Utc::now().to_rfc3339()
                         )),
@@ -396,8 +399,11 @@ impl PromoService {
                 .exec(&self.db)
                 .await?;
             if let Some(message) = message {
-                tracing::warn!(%provider, %message, "provider status changed outside PromoHub");
-                report.drifted.push(format!("{provider}:{external_id}: {message}"));
+                tracing::warn!(%provider, %code, %message, "provider status changed outside PromoHub");
+                // A code still listed gets its status drift line from sync_one.
+                if state == SyncState::DeletedOnProvider {
+                    report.drifted.push(format!("{provider}:{code}: {message}"));
+                }
             }
         }
         Ok(())
@@ -449,7 +455,7 @@ impl PromoService {
             report.unchanged += 1;
         }
         // A write still on its way explains any difference; only settled codes can drift.
-        if link.state == SyncState::Synced && !disabled_now(&ours, &remote) {
+        if link.state == SyncState::Synced || link.state == SyncState::DisabledOnProvider {
             report.drifted.extend(
                 drift(provider, &ours, &remote)
                     .into_iter()
@@ -779,12 +785,6 @@ impl PromoService {
             .all(&self.db)
             .await?)
     }
-}
-
-/// Whether `sync_status` just reported this code turned off on the provider (the drift line
-/// would say the same again).
-fn disabled_now(ours: &PromoCode, remote: &RemoteCode) -> bool {
-    ours.status == PromoCodeStatus::Active && remote.status != PromoCodeStatus::Active
 }
 
 /// What a provider holds differently from PromoHub, in the fields it can hold.

@@ -170,11 +170,6 @@ pub(crate) async fn classify<B: ErrorBody + serde::de::DeserializeOwned>(
                 .ok()
                 .and_then(|b| b.message())
                 .unwrap_or_else(|| format!("HTTP {status}"));
-            let message = if message.contains(&status.to_string()) {
-                message
-            } else {
-                format!("{message} (HTTP {status})")
-            };
             (
                 is_transient_status(status),
                 Some(status),
