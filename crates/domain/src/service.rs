@@ -112,7 +112,10 @@ fn rejection(e: &ProviderError) -> UserError {
         UserError::new(
             &["input", "providers"],
             ErrorCode::ImmutableOnProvider,
-            format!("{} refuses any change to this code now: {}", e.provider, e.message),
+            format!(
+                "{} refuses any change to this code now: {}",
+                e.provider, e.message
+            ),
         )
     } else {
         UserError::new(
@@ -133,7 +136,10 @@ fn not_undone(e: &ProviderError, what: &str) -> UserError {
     UserError::new(
         &["input", "providers"],
         code,
-        format!("{}: {what} did not happen, so the provider still holds it: {}", e.provider, e.message),
+        format!(
+            "{}: {what} did not happen, so the provider still holds it: {}",
+            e.provider, e.message
+        ),
     )
 }
 
@@ -582,7 +588,10 @@ impl PromoService {
             }
             errors.push(not_undone(
                 &error,
-                &format!("undoing the create of {} ({})", code.code, remote.external_id),
+                &format!(
+                    "undoing the create of {} ({})",
+                    code.code, remote.external_id
+                ),
             ));
         }
         errors
@@ -656,7 +665,10 @@ impl PromoService {
                 Expr::value(SyncState::Pending.as_str()),
             )
             .col_expr(provider_link::Column::Attempts, Expr::value(0))
-            .col_expr(provider_link::Column::NextAttemptAt, Expr::value(Utc::now()))
+            .col_expr(
+                provider_link::Column::NextAttemptAt,
+                Expr::value(Utc::now()),
+            )
             .filter(provider_link::Column::PromoCodeId.eq(id))
             .filter(provider_link::Column::Provider.eq(provider.as_str()))
             .exec(&self.db)
@@ -840,9 +852,11 @@ impl PromoService {
             let failed_reverts: Vec<ProviderError> =
                 join_all(reverts).await.into_iter().flatten().collect();
             let mut errors = rejected(&permanent).user_errors().to_vec();
-            errors.extend(failed_reverts.iter().map(|e| {
-                not_undone(e, "putting back the previous state after the rejection")
-            }));
+            errors.extend(
+                failed_reverts
+                    .iter()
+                    .map(|e| not_undone(e, "putting back the previous state after the rejection")),
+            );
             if !failed_reverts.is_empty() {
                 // The provider holds the change PromoHub refused: re-queue it to converge.
                 for e in &failed_reverts {

@@ -699,9 +699,9 @@ impl PromoService {
             UserError::new(&["provider"], ErrorCode::ProviderRejected, message).into()
         };
         let remote = match adapter.list_all().await {
-            Ok(all) => all.into_iter().find(|r| {
-                link.external_id.as_deref() == Some(r.remote.external_id.as_str())
-            }),
+            Ok(all) => all
+                .into_iter()
+                .find(|r| link.external_id.as_deref() == Some(r.remote.external_id.as_str())),
             Err(error) => {
                 return Err(unreadable(format!(
                     "cannot read {provider}: {}",
@@ -718,7 +718,9 @@ impl PromoService {
             .into());
         };
         let settings = remote.settings.map_err(|why| {
-            unreadable(format!("{provider}'s copy cannot be read as a PromoHub code: {why}"))
+            unreadable(format!(
+                "{provider}'s copy cannot be read as a PromoHub code: {why}"
+            ))
         })?;
         let caps = crate::rules::capabilities(provider);
         let mut next = current.clone();

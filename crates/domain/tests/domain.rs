@@ -301,9 +301,7 @@ async fn whop_create_update_deactivate_archive(db: TestDb) {
         .await
         .expect("archived");
     // Stock goes only with the change of the limit, computed from Whop's own uses.
-    let update = |status: &str| {
-        json!({ "status": status, "plan_ids": [], "metadata": { "campaign": "spring" } })
-    };
+    let update = |status: &str| json!({ "status": status, "plan_ids": [], "metadata": { "campaign": "spring" } });
     let mut limit = update("active");
     limit["stock"] = json!(60);
     limit["unlimited_stock"] = json!(false);

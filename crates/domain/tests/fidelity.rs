@@ -188,7 +188,10 @@ async fn whop_limit_change_counts_redemptions_made_since_the_last_sync(db: TestD
     while more < 20 && redeem(&h, Emulated::Whop, "TENUSES") {
         more += 1;
     }
-    assert_eq!(more, 4, "Whop must accept 8 in total, 4 of them already used");
+    assert_eq!(
+        more, 4,
+        "Whop must accept 8 in total, 4 of them already used"
+    );
 }
 
 async fn whop_plans_documented_as_a_string_are_kept(db: TestDb) {
@@ -263,7 +266,12 @@ async fn whop_lists_are_read_to_the_end(db: TestDb) {
     // A create that landed although the connection dropped sits on page 6: adopted.
     h.sandbox.state().inject(FaultSpec {
         apply: true,
-        ..fault(Emulated::Whop, "create_promo_code", FaultKind::Drop, Some(1))
+        ..fault(
+            Emulated::Whop,
+            "create_promo_code",
+            FaultKind::Drop,
+            Some(1),
+        )
     });
     let created = h
         .service
@@ -600,7 +608,10 @@ async fn sync_refreshes_provider_status(db: TestDb) {
     let h = Harness::start(db).await;
     let code = h
         .service
-        .create(percent("SWITCHED", &[Provider::Whop, Provider::Fynn]), ACTOR)
+        .create(
+            percent("SWITCHED", &[Provider::Whop, Provider::Fynn]),
+            ACTOR,
+        )
         .await
         .expect("created");
     let whop_id = external_id(&code, Provider::Whop);
@@ -621,7 +632,9 @@ async fn sync_refreshes_provider_status(db: TestDb) {
     let whop = after.provider(Provider::Whop).expect("link");
     assert_eq!(whop.state, SyncState::DisabledOnProvider);
     assert!(
-        whop.last_error.as_deref().is_some_and(|m| m.contains("INACTIVE")),
+        whop.last_error
+            .as_deref()
+            .is_some_and(|m| m.contains("INACTIVE")),
         "{whop:?}"
     );
     let fynn = after.provider(Provider::Fynn).expect("link");
@@ -691,7 +704,10 @@ async fn drift_can_be_resolved_both_ways(db: TestDb) {
         .resolve_drift(&code.id, Provider::Whop, DriftStrategy::PushOurs, ACTOR)
         .await
         .expect("queued");
-    assert_eq!(pushed.provider(Provider::Whop).unwrap().state, SyncState::Pending);
+    assert_eq!(
+        pushed.provider(Provider::Whop).unwrap().state,
+        SyncState::Pending
+    );
     drain(&h.service, DRAIN).await;
     let report = h
         .service
@@ -704,7 +720,10 @@ async fn drift_can_be_resolved_both_ways(db: TestDb) {
         .await
         .expect("read")
         .into_inner();
-    assert_eq!(promo.status, Some(promohub_clients::whop::types::Status::Active));
+    assert_eq!(
+        promo.status,
+        Some(promohub_clients::whop::types::Status::Active)
+    );
     assert_eq!(promo.stock, Some(10));
 
     // ADOPT_THEIRS: Whop's values come here, version bumped, audited.

@@ -1140,10 +1140,17 @@ async fn status_changed_on_a_provider_shows_and_resolve_drift_settles_it(db: Tes
         .expect("external id")
         .to_string();
     // Whop's own API, as its dashboard would use it.
-    let whop_url = format!("{}/v2/promo_codes/{whop_id}", server.sandbox.base_url(Emulated::Whop));
+    let whop_url = format!(
+        "{}/v2/promo_codes/{whop_id}",
+        server.sandbox.base_url(Emulated::Whop)
+    );
     let whop_key = server.sandbox.key(Emulated::Whop).to_string();
     let change = |body: Value| {
-        let request = server.http.post(&whop_url).bearer_auth(&whop_key).json(&body);
+        let request = server
+            .http
+            .post(&whop_url)
+            .bearer_auth(&whop_key)
+            .json(&body);
         async move {
             let response = request.send().await.expect("Whop answers");
             assert_eq!(response.status().as_u16(), 201, "changed on Whop");
@@ -1152,7 +1159,13 @@ async fn status_changed_on_a_provider_shows_and_resolve_drift_settles_it(db: Tes
     let whop_status = || {
         let request = server.http.get(&whop_url).bearer_auth(&whop_key);
         async move {
-            let body: Value = request.send().await.expect("read").json().await.expect("json");
+            let body: Value = request
+                .send()
+                .await
+                .expect("read")
+                .json()
+                .await
+                .expect("json");
             body["status"].clone()
         }
     };
@@ -1167,7 +1180,8 @@ async fn status_changed_on_a_provider_shows_and_resolve_drift_settles_it(db: Tes
         sync["syncFromProviders"]["drifted"],
         json!(["WHOP:DRIFTER: status is INACTIVE there, ACTIVE here"])
     );
-    let validate = "query { validatePromoCode(code: \"DRIFTER\", provider: WHOP) { valid reason } }";
+    let validate =
+        "query { validatePromoCode(code: \"DRIFTER\", provider: WHOP) { valid reason } }";
     let (_, body) = server.gql(Some(READER), validate, json!({})).await;
     assert_eq!(
         body["data"]["validatePromoCode"],
@@ -1182,7 +1196,11 @@ async fn status_changed_on_a_provider_shows_and_resolve_drift_settles_it(db: Tes
         .await;
     let entry = &body["data"]["promoCode"]["providers"][0];
     assert_eq!(entry["state"], "DISABLED_ON_PROVIDER", "{body}");
-    assert!(entry["lastError"].as_str().is_some_and(|m| m.contains("INACTIVE")));
+    assert!(
+        entry["lastError"]
+            .as_str()
+            .is_some_and(|m| m.contains("INACTIVE"))
+    );
 
     let resolve = format!(
         "mutation($id: ID!, $strategy: DriftStrategy!) {{
@@ -1191,9 +1209,16 @@ async fn status_changed_on_a_provider_shows_and_resolve_drift_settles_it(db: Tes
     );
     // A read token may not resolve drift.
     let (_, body) = server
-        .gql(Some(READER), &resolve, json!({ "id": id, "strategy": "PUSH_OURS" }))
+        .gql(
+            Some(READER),
+            &resolve,
+            json!({ "id": id, "strategy": "PUSH_OURS" }),
+        )
         .await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
 
     let pushed = server
         .write(&resolve, json!({ "id": id, "strategy": "PUSH_OURS" }))
@@ -1208,7 +1233,10 @@ async fn status_changed_on_a_provider_shows_and_resolve_drift_settles_it(db: Tes
         {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "never pushed: {body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never pushed: {body}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 

@@ -43,7 +43,9 @@ fn metadata(code: &PromoCode) -> api::Metadata {
     api::Metadata(Some(map))
 }
 
-async fn sorted<T>(result: Result<ResponseValue<T>, ClientFailure>) -> Result<ResponseValue<T>, ProviderError> {
+async fn sorted<T>(
+    result: Result<ResponseValue<T>, ClientFailure>,
+) -> Result<ResponseValue<T>, ProviderError> {
     super::sorted::<T, api::Error>(Provider::Flex, result).await
 }
 
@@ -97,7 +99,8 @@ impl FlexAdapter {
             Some(id) => id,
             None => {
                 let _permit = self.gate.pass().await;
-                sorted(self.client.create_coupon(&Self::coupon_request(code)).await).await?
+                sorted(self.client.create_coupon(&Self::coupon_request(code)).await)
+                    .await?
                     .into_inner()
                     .coupon
                     .coupon_id
@@ -113,7 +116,8 @@ impl FlexAdapter {
             },
         };
         let _permit = self.gate.pass().await;
-        let created = sorted(self.client.create_promo_code(&request).await).await?
+        let created = sorted(self.client.create_promo_code(&request).await)
+            .await?
             .into_inner()
             .promo_code;
         let external_id = created.promo_code_id.ok_or_else(|| {
@@ -161,7 +165,8 @@ impl FlexAdapter {
     /// metadata) and left without a promo code.
     pub async fn orphan_coupon(&self, code: &PromoCode) -> Result<Option<String>, ProviderError> {
         let _permit = self.gate.pass().await;
-        let coupons = sorted(self.client.list_coupons(Some(&code.name)).await).await?
+        let coupons = sorted(self.client.list_coupons(Some(&code.name)).await)
+            .await?
             .into_inner()
             .coupons;
         Ok(coupons
@@ -180,7 +185,8 @@ impl FlexAdapter {
     /// retrieval is not documented at all).
     pub async fn list_all(&self) -> Result<Vec<RemoteCode>, ProviderError> {
         let _permit = self.gate.pass().await;
-        let codes = sorted(self.client.list_promo_codes(None).await).await?
+        let codes = sorted(self.client.list_promo_codes(None).await)
+            .await?
             .into_inner()
             .promo_codes;
         Ok(codes.into_iter().filter_map(remote_code).collect())

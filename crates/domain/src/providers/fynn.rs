@@ -291,7 +291,10 @@ impl FynnAdapter {
                 Err(e) if e.status == Some(404) => continue,
                 Err(e) if e.transient => return Err(e),
                 Err(e) => {
-                    skipped.push(format!("coupon {id} (code {}): {}", summary.code, e.message));
+                    skipped.push(format!(
+                        "coupon {id} (code {}): {}",
+                        summary.code, e.message
+                    ));
                     continue;
                 }
             };

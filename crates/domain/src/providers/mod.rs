@@ -440,9 +440,7 @@ impl Adapter {
     }
 
     /// Every code the provider holds, and a note naming each one that could not be read.
-    pub async fn list_with_skipped(
-        &self,
-    ) -> Result<(Vec<RemoteCode>, Vec<String>), ProviderError> {
+    pub async fn list_with_skipped(&self) -> Result<(Vec<RemoteCode>, Vec<String>), ProviderError> {
         self.measured("list", async {
             match &self.kind {
                 Kind::Flex(a) => a.list_all().await.map(|c| (c, Vec::new())),
@@ -531,11 +529,23 @@ mod tests {
         assert_eq!(parse_retry_after(" 120 ", now), secs(120));
         assert_eq!(parse_retry_after("1000000000000000", now), secs(3600));
         assert_eq!(parse_retry_after(&"9".repeat(400), now), secs(3600));
-        assert_eq!(parse_retry_after("Tue, 01 Dec 2026 12:02:00 GMT", now), secs(120));
-        assert_eq!(parse_retry_after("Tuesday, 01-Dec-26 12:00:30 GMT", now), secs(30));
+        assert_eq!(
+            parse_retry_after("Tue, 01 Dec 2026 12:02:00 GMT", now),
+            secs(120)
+        );
+        assert_eq!(
+            parse_retry_after("Tuesday, 01-Dec-26 12:00:30 GMT", now),
+            secs(30)
+        );
         assert_eq!(parse_retry_after("Tue Dec  1 12:00:10 2026", now), secs(10));
-        assert_eq!(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now), secs(3600));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), secs(0));
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            secs(3600)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            secs(0)
+        );
         assert_eq!(parse_retry_after("-5", now), None);
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("", now), None);

@@ -97,9 +97,10 @@ fn plan_ids(promo: &api::PromoCode) -> Vec<String> {
                     .iter()
                     .filter_map(|item| match item {
                         serde_json::Value::String(id) => Some(id.clone()),
-                        serde_json::Value::Object(plan) => {
-                            plan.get("id").and_then(|id| id.as_str()).map(str::to_string)
-                        }
+                        serde_json::Value::Object(plan) => plan
+                            .get("id")
+                            .and_then(|id| id.as_str())
+                            .map(str::to_string),
                         _ => None,
                     })
                     .collect(),
@@ -226,7 +227,12 @@ impl WhopAdapter {
                 metadata: None,
             };
             let _permit = self.gate.pass().await;
-            sorted(self.client.update_promo_code(external_id, &correction).await).await?;
+            sorted(
+                self.client
+                    .update_promo_code(external_id, &correction)
+                    .await,
+            )
+            .await?;
         }
         Ok(written.uses.map_or(uses, i64::from))
     }
@@ -240,9 +246,11 @@ impl WhopAdapter {
             Ok(_) => Ok(()),
             // A used code cannot be deleted; archived is as retired as Whop allows.
             // ASSUMPTION: the refusal's status is undocumented; any 4xx but 401/403/404/429.
-            Err(e) if e.status.is_some_and(|s| {
-                (400..500).contains(&s) && !matches!(s, 401 | 403 | 404 | 429)
-            }) => {
+            Err(e)
+                if e.status.is_some_and(|s| {
+                    (400..500).contains(&s) && !matches!(s, 401 | 403 | 404 | 429)
+                }) =>
+            {
                 let archive = api::UpdatePromoCode {
                     status: Some(api::Status::Archived),
                     plan_ids: None,
@@ -271,9 +279,13 @@ impl WhopAdapter {
         for page in 1..=MAX_PAGES {
             let list = {
                 let _permit = self.gate.pass().await;
-                sorted(self.client.list_promo_codes(Some(page), Some(PER as i32), None).await)
-                    .await?
-                    .into_inner()
+                sorted(
+                    self.client
+                        .list_promo_codes(Some(page), Some(PER as i32), None)
+                        .await,
+                )
+                .await?
+                .into_inner()
             };
             let count = list.data.len();
             let first = list.data.first().and_then(|p| p.id.clone());
