@@ -555,7 +555,13 @@ impl PromoService {
                     Err(error) => {
                         tracing::error!(code = %code.code, %provider, error = %error.message,
                             "cannot check for a copy left by a rejected create");
-                        None
+                        // Unknown whether a copy is there: reported like a failed undo.
+                        let unknown = Remote {
+                            external_id: "unknown (the look-up failed)".to_string(),
+                            secondary_id: None,
+                            times_redeemed: 0,
+                        };
+                        return Some((unknown, error));
                     }
                 },
                 Outcome::Failed(_) => None,

@@ -175,7 +175,11 @@ impl FynnAdapter {
     /// changed, disables it (`isEnabled: false`). A redeemed coupon can be neither: that is an
     /// `immutable` error saying what stays on Fynn, never a retire reported done.
     pub async fn retire(&self, external_id: &str) -> Result<(), ProviderError> {
-        let held = self.read(external_id).await?;
+        let held = match self.read(external_id).await {
+            // Already gone: nothing is left to retire.
+            Err(e) if e.status == Some(404) => return Ok(()),
+            held => held?,
+        };
         if held.reedemptions == Some(true) {
             return Err(Self::locked(external_id, &held));
         }

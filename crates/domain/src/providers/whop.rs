@@ -244,6 +244,8 @@ impl WhopAdapter {
         };
         match deleted {
             Ok(_) => Ok(()),
+            // Already gone: nothing is left to retire.
+            Err(e) if e.status == Some(404) => Ok(()),
             // A used code cannot be deleted; archived is as retired as Whop allows.
             // ASSUMPTION: the refusal's status is undocumented; any 4xx but 401/403/404/429.
             Err(e)
