@@ -1049,7 +1049,7 @@ async fn fynn_raw_coupons_and_a_success_status_fault() {
         .await
         .expect("list")
         .into_inner();
-    assert_eq!(list.data, [stored.clone()], "shown as stored");
+    assert_eq!(list.data, std::slice::from_ref(&stored), "shown as stored");
     let detail: Value = http
         .get(format!("{}/coupons/{id}", sandbox.base_url(Provider::Fynn)))
         .bearer_auth(sandbox.key(Provider::Fynn))
