@@ -819,6 +819,9 @@ impl PromoService {
         let targets: Vec<&ProviderSync> = current
             .providers
             .iter()
+            // A code a sync found deleted on a provider is not written there by an update (it
+            // would only fail): it stays DELETED_ON_PROVIDER until resolveDrift settles it.
+            .filter(|s| s.state != SyncState::DeletedOnProvider)
             .filter(|s| s.external_id.is_some() && touches(s.provider))
             .collect();
         let results = join_all(targets.iter().map(|sync| async {

@@ -671,6 +671,23 @@ async fn sync_refreshes_provider_status(db: TestDb) {
         .await
         .expect("sync");
     assert_eq!(valid(Some(Provider::Whop)).await, None);
+    // An update is not blocked by the provider that lost the code: it stays DELETED there.
+    let renamed = h
+        .service
+        .update(
+            &code.id,
+            UpdatePromoCodeInput {
+                name: Some("Still here".into()),
+                ..UpdatePromoCodeInput::default()
+            },
+            ACTOR,
+        )
+        .await
+        .expect("an update goes through");
+    assert_eq!(
+        renamed.provider(Provider::Fynn).expect("link").state,
+        SyncState::DeletedOnProvider
+    );
 }
 
 async fn drift_can_be_resolved_both_ways(db: TestDb) {
