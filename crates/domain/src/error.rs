@@ -16,6 +16,8 @@ pub enum ErrorCode {
     Archived,
     NotConfigured,
     ProviderRejected,
+    /// The provider holds the code but refuses every change to it now (Fynn, once redeemed).
+    ImmutableOnProvider,
 }
 
 impl ErrorCode {
@@ -31,6 +33,7 @@ impl ErrorCode {
             ErrorCode::Archived => "ARCHIVED",
             ErrorCode::NotConfigured => "NOT_CONFIGURED",
             ErrorCode::ProviderRejected => "PROVIDER_REJECTED",
+            ErrorCode::ImmutableOnProvider => "IMMUTABLE_ON_PROVIDER",
         }
     }
 }

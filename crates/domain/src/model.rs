@@ -41,7 +41,21 @@ string_enum!(DiscountType { Percentage => "PERCENTAGE", FixedAmount => "FIXED_AM
 string_enum!(DurationType { Once => "ONCE", Repeating => "REPEATING", Forever => "FOREVER" });
 string_enum!(
     /// How far a provider holds what PromoHub holds.
-    SyncState { Pending => "PENDING", Synced => "SYNCED", Failed => "FAILED" }
+    ///
+    /// The last two are found by a sync, never by a write: the provider turned the code off
+    /// (inactive or archived there) or no longer holds it, though PromoHub did not ask it to.
+    /// `lastError` says what was seen; a write (an update, `resolveDrift`) replaces them.
+    SyncState {
+        Pending => "PENDING",
+        Synced => "SYNCED",
+        Failed => "FAILED",
+        DisabledOnProvider => "DISABLED_ON_PROVIDER",
+        DeletedOnProvider => "DELETED_ON_PROVIDER",
+    }
+);
+string_enum!(
+    /// How `resolve_drift` settles a difference between PromoHub and a provider.
+    DriftStrategy { PushOurs => "PUSH_OURS", AdoptTheirs => "ADOPT_THEIRS" }
 );
 
 /// What the code takes off.
@@ -225,6 +239,10 @@ pub enum InvalidReason {
     NotOnProvider,
     PlanNotEligible,
     CustomerNotEligible,
+    /// The provider asked about turned the code off on its side (a sync saw it).
+    DisabledOnProvider,
+    /// The provider asked about no longer holds the code (a sync saw it).
+    DeletedOnProvider,
 }
 
 impl InvalidReason {
@@ -238,6 +256,8 @@ impl InvalidReason {
             InvalidReason::NotOnProvider => "NOT_ON_PROVIDER",
             InvalidReason::PlanNotEligible => "PLAN_NOT_ELIGIBLE",
             InvalidReason::CustomerNotEligible => "CUSTOMER_NOT_ELIGIBLE",
+            InvalidReason::DisabledOnProvider => "DISABLED_ON_PROVIDER",
+            InvalidReason::DeletedOnProvider => "DELETED_ON_PROVIDER",
         }
     }
 }

@@ -104,17 +104,42 @@ pub(crate) enum Outcome {
 }
 
 pub(crate) fn rejected(errors: &[ProviderError]) -> ServiceError {
-    ServiceError::User(
-        errors
-            .iter()
-            .map(|e| {
-                UserError::new(
-                    &["input", "providers"],
-                    ErrorCode::ProviderRejected,
-                    format!("{} rejected the change: {}", e.provider, e.message),
-                )
-            })
-            .collect(),
+    ServiceError::User(errors.iter().map(rejection).collect())
+}
+
+fn rejection(e: &ProviderError) -> UserError {
+    if e.immutable {
+        UserError::new(
+            &["input", "providers"],
+            ErrorCode::ImmutableOnProvider,
+            format!(
+                "{} refuses any change to this code now: {}",
+                e.provider, e.message
+            ),
+        )
+    } else {
+        UserError::new(
+            &["input", "providers"],
+            ErrorCode::ProviderRejected,
+            format!("{} rejected the change: {}", e.provider, e.message),
+        )
+    }
+}
+
+/// A provider write that should have put something back and did not: what stays there.
+fn not_undone(e: &ProviderError, what: &str) -> UserError {
+    let code = if e.immutable {
+        ErrorCode::ImmutableOnProvider
+    } else {
+        ErrorCode::ProviderRejected
+    };
+    UserError::new(
+        &["input", "providers"],
+        code,
+        format!(
+            "{}: {what} did not happen, so the provider still holds it: {}",
+            e.provider, e.message
+        ),
     )
 }
 
@@ -186,8 +211,13 @@ impl PromoService {
         attempts: i32,
         error: &ProviderError,
     ) -> DateTime<Utc> {
+        // Retry-After is capped where it is read (providers::RETRY_AFTER_CAP) and the backoff
+        // by retry_cap; the checked add is a second fence against a date out of range.
         let delay = self.config.retry_delay(attempts, error.retry_after);
-        now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(60))
+        chrono::Duration::from_std(delay)
+            .ok()
+            .and_then(|delay| now.checked_add_signed(delay))
+            .unwrap_or(now + chrono::Duration::hours(1))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -250,6 +280,16 @@ impl PromoService {
             Some(InvalidReason::Exhausted)
         } else if provider.is_some_and(|p| found.provider(p).is_none()) {
             Some(InvalidReason::NotOnProvider)
+        } else if provider
+            .and_then(|p| found.provider(p))
+            .is_some_and(|l| l.state == SyncState::DisabledOnProvider)
+        {
+            Some(InvalidReason::DisabledOnProvider)
+        } else if provider
+            .and_then(|p| found.provider(p))
+            .is_some_and(|l| l.state == SyncState::DeletedOnProvider)
+        {
+            Some(InvalidReason::DeletedOnProvider)
         } else if plan_id.is_some_and(|plan| {
             !restrictions.plan_ids.is_empty() && !restrictions.plan_ids.iter().any(|p| p == plan)
         }) {
@@ -380,9 +420,11 @@ impl PromoService {
             })
             .collect();
         if !permanent.is_empty() {
-            self.undo_create(&code, &outcomes).await;
+            let not_undone = self.undo_create(&code, &outcomes, actor).await;
             self.forget(&code.id).await?;
-            return Err(rejected(&permanent));
+            let mut errors = rejected(&permanent).user_errors().to_vec();
+            errors.extend(not_undone);
+            return Err(ServiceError::User(errors));
         }
 
         let now = Utc::now();
@@ -495,11 +537,17 @@ impl PromoService {
 
     /// After a permanent rejection, leaves no active copy anywhere: retires what was created,
     /// and looks for a copy where the outcome is unknown (a timeout may still have landed).
-    pub(crate) async fn undo_create(&self, code: &PromoCode, outcomes: &[(Provider, Outcome)]) {
-        join_all(outcomes.iter().map(|(provider, outcome)| async move {
-            let Some(adapter) = self.providers.get(*provider) else {
-                return;
-            };
+    ///
+    /// An undo that fails is answered (a user error saying what the provider still holds) and
+    /// recorded in the audit log under the code's id, besides the log line.
+    pub(crate) async fn undo_create(
+        &self,
+        code: &PromoCode,
+        outcomes: &[(Provider, Outcome)],
+        actor: &str,
+    ) -> Vec<UserError> {
+        let failed = join_all(outcomes.iter().map(|(provider, outcome)| async move {
+            let adapter = self.providers.get(*provider)?;
             let remote = match outcome {
                 Outcome::Done(remote) => Some(remote.clone()),
                 Outcome::Failed(e) if e.transient => match adapter.find(code).await {
@@ -507,19 +555,52 @@ impl PromoService {
                     Err(error) => {
                         tracing::error!(code = %code.code, %provider, error = %error.message,
                             "cannot check for a copy left by a rejected create");
-                        None
+                        // Unknown whether a copy is there: reported like a failed undo.
+                        let unknown = Remote {
+                            external_id: "unknown (the look-up failed)".to_string(),
+                            secondary_id: None,
+                            times_redeemed: 0,
+                        };
+                        return Some((unknown, error));
                     }
                 },
                 Outcome::Failed(_) => None,
             };
-            if let Some(remote) = remote
-                && let Err(error) = adapter.retire(&remote).await
-            {
-                tracing::error!(code = %code.code, %provider, error = %error.message,
-                    "cannot undo the create of a rejected code");
-            }
+            let remote = remote?;
+            let error = adapter.retire(&remote).await.err()?;
+            tracing::error!(code = %code.code, %provider, error = %error.message,
+                "cannot undo the create of a rejected code");
+            Some((remote, error))
         }))
         .await;
+        let mut errors = Vec::new();
+        for (remote, error) in failed.into_iter().flatten() {
+            let audit = audit_log::Entity::insert(audit_log::ActiveModel {
+                promo_code_id: Set(code.id.clone()),
+                actor: Set(actor.to_string()),
+                action: Set("undo_failed".to_string()),
+                changes: Set(json!({
+                    "code": code.code, "provider": error.provider,
+                    "external_id": remote.external_id, "error": error.message,
+                })
+                .to_string()),
+                at: Set(Utc::now()),
+                ..Default::default()
+            })
+            .exec_without_returning(&self.db)
+            .await;
+            if let Err(db_error) = audit {
+                tracing::error!(%db_error, "cannot record a failed undo in the audit log");
+            }
+            errors.push(not_undone(
+                &error,
+                &format!(
+                    "undoing the create of {} ({})",
+                    code.code, remote.external_id
+                ),
+            ));
+        }
+        errors
     }
 
     /// Stores the code's new state and its links, releases the lease and writes the audit row,
@@ -579,6 +660,26 @@ impl PromoService {
         if code.providers.iter().any(|p| p.state == SyncState::Pending) {
             self.wake.notify_one();
         }
+        Ok(())
+    }
+
+    /// Marks one provider link PENDING, due now, so the worker writes the stored state again.
+    pub(crate) async fn requeue(&self, id: &str, provider: Provider) -> Result<(), ServiceError> {
+        provider_link::Entity::update_many()
+            .col_expr(
+                provider_link::Column::State,
+                Expr::value(SyncState::Pending.as_str()),
+            )
+            .col_expr(provider_link::Column::Attempts, Expr::value(0))
+            .col_expr(
+                provider_link::Column::NextAttemptAt,
+                Expr::value(Utc::now()),
+            )
+            .filter(provider_link::Column::PromoCodeId.eq(id))
+            .filter(provider_link::Column::Provider.eq(provider.as_str()))
+            .exec(&self.db)
+            .await?;
+        self.wake.notify_one();
         Ok(())
     }
 
@@ -718,6 +819,9 @@ impl PromoService {
         let targets: Vec<&ProviderSync> = current
             .providers
             .iter()
+            // A code a sync found deleted on a provider is not written there by an update (it
+            // would only fail): it stays DELETED_ON_PROVIDER until resolveDrift settles it.
+            .filter(|s| s.state != SyncState::DeletedOnProvider)
             .filter(|s| s.external_id.is_some() && touches(s.provider))
             .collect();
         let results = join_all(targets.iter().map(|sync| async {
@@ -747,15 +851,28 @@ impl PromoService {
                     self.providers.get(*provider),
                 ) {
                     reverts.push(async move {
-                        if let Err(error) = adapter.push(sync, current).await {
-                            tracing::error!(code = %current.code, %provider, error = %error.message,
-                                "cannot revert a provider after another rejected the change");
-                        }
+                        let error = adapter.push(sync, current).await.err()?;
+                        tracing::error!(code = %current.code, %provider, error = %error.message,
+                            "cannot revert a provider after another rejected the change");
+                        Some(error)
                     });
                 }
             }
-            join_all(reverts).await;
-            return Err(rejected(&permanent));
+            let failed_reverts: Vec<ProviderError> =
+                join_all(reverts).await.into_iter().flatten().collect();
+            let mut errors = rejected(&permanent).user_errors().to_vec();
+            errors.extend(
+                failed_reverts
+                    .iter()
+                    .map(|e| not_undone(e, "putting back the previous state after the rejection")),
+            );
+            if !failed_reverts.is_empty() {
+                // The provider holds the change PromoHub refused: re-queue it to converge.
+                for e in &failed_reverts {
+                    self.requeue(&current.id, e.provider).await?;
+                }
+            }
+            return Err(ServiceError::User(errors));
         }
 
         let now = Utc::now();

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::entity::{audit_log, promo_code, provider_link};
 use crate::error::{ErrorCode, ServiceError, UserError};
-use crate::model::{PromoCode, PromoCodeStatus, Provider, ProviderSync, SyncState};
+use crate::model::{DriftStrategy, PromoCode, PromoCodeStatus, Provider, ProviderSync, SyncState};
 use crate::providers::{RemoteCode, RemoteSettings};
 use crate::service::{PromoService, after_attempt, not_found};
 use crate::store;
@@ -288,8 +288,14 @@ impl PromoService {
             let Some(adapter) = self.providers.get(provider) else {
                 continue;
             };
-            match adapter.list_all().await {
-                Ok(remote_codes) => {
+            match adapter.list_with_skipped().await {
+                Ok((remote_codes, skipped)) => {
+                    self.sync_status(provider, &remote_codes, &skipped, &mut report)
+                        .await?;
+                    for why in skipped {
+                        tracing::warn!(%provider, %why, "sync skipped a code it cannot read");
+                        report.errors.push(format!("{provider}: skipped {why}"));
+                    }
                     for remote in remote_codes {
                         self.sync_one(provider, remote, &mut report).await?;
                     }
@@ -298,6 +304,109 @@ impl PromoService {
             }
         }
         Ok(report)
+    }
+
+    /// Refreshes the status part of every settled link of `provider` from a complete list of
+    /// what it holds: a code turned off there (inactive, archived) while active here becomes
+    /// DISABLED_ON_PROVIDER, one that is gone DELETED_ON_PROVIDER, each with a message in
+    /// `last_error`; a code back to normal there is SYNCED again. Links with a write on its way
+    /// (PENDING) or FAILED are left alone: the write explains the difference.
+    async fn sync_status(
+        &self,
+        provider: Provider,
+        remote_codes: &[RemoteCode],
+        skipped: &[String],
+        report: &mut SyncReport,
+    ) -> Result<(), ServiceError> {
+        let watched = [
+            SyncState::Synced.as_str(),
+            SyncState::DisabledOnProvider.as_str(),
+            SyncState::DeletedOnProvider.as_str(),
+        ];
+        let links = provider_link::Entity::find()
+            .filter(provider_link::Column::Provider.eq(provider.as_str()))
+            .filter(provider_link::Column::State.is_in(watched))
+            .filter(provider_link::Column::ExternalId.is_not_null())
+            .all(&self.db)
+            .await?;
+        if links.is_empty() {
+            return Ok(());
+        }
+        let by_id: BTreeMap<&str, &RemoteCode> = remote_codes
+            .iter()
+            .map(|r| (r.remote.external_id.as_str(), r))
+            .collect();
+        let ids: Vec<String> = links.iter().map(|l| l.promo_code_id.clone()).collect();
+        let statuses: BTreeMap<String, (String, String)> = promo_code::Entity::find()
+            .filter(promo_code::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, (row.code, row.status)))
+            .collect();
+        for link in links {
+            let Some(external_id) = link.external_id.as_deref() else {
+                continue;
+            };
+            let Some((code, ours)) = statuses.get(&link.promo_code_id) else {
+                continue;
+            };
+            let ours = PromoCodeStatus::parse(ours);
+            let (state, message) = match (by_id.get(external_id), ours) {
+                (_, None) => continue,
+                // A code that could not be read may be this one: no verdict.
+                (None, _) if skipped.iter().any(|why| why.contains(external_id)) => continue,
+                (None, Some(PromoCodeStatus::Archived)) => (SyncState::Synced, None),
+                (None, Some(_)) => (
+                    SyncState::DeletedOnProvider,
+                    Some(format!(
+                        "{provider} no longer holds {external_id}: deleted there, not through PromoHub \
+                         (seen by a sync at {})",
+                        Utc::now().to_rfc3339()
+                    )),
+                ),
+                (Some(remote), Some(PromoCodeStatus::Active))
+                    if remote.status != PromoCodeStatus::Active =>
+                {
+                    (
+                        SyncState::DisabledOnProvider,
+                        Some(format!(
+                            "{provider} shows {external_id} {}: turned off there, not through PromoHub \
+                             (seen by a sync at {})",
+                            remote.status,
+                            Utc::now().to_rfc3339()
+                        )),
+                    )
+                }
+                (Some(_), Some(_)) => (SyncState::Synced, None),
+            };
+            if link.state == state.as_str() {
+                continue;
+            }
+            // Conditional on the state seen, so a write that settled meanwhile wins.
+            provider_link::Entity::update_many()
+                .col_expr(
+                    provider_link::Column::State,
+                    sea_orm::sea_query::Expr::value(state.as_str()),
+                )
+                .col_expr(
+                    provider_link::Column::LastError,
+                    sea_orm::sea_query::Expr::value(message.clone()),
+                )
+                .filter(provider_link::Column::PromoCodeId.eq(link.promo_code_id.as_str()))
+                .filter(provider_link::Column::Provider.eq(provider.as_str()))
+                .filter(provider_link::Column::State.eq(link.state.as_str()))
+                .exec(&self.db)
+                .await?;
+            if let Some(message) = message {
+                tracing::warn!(%provider, %code, %message, "provider status changed outside PromoHub");
+                // A code still listed gets its status drift line from sync_one.
+                if state == SyncState::DeletedOnProvider {
+                    report.drifted.push(format!("{provider}:{code}: {message}"));
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn sync_one(
@@ -346,7 +455,7 @@ impl PromoService {
             report.unchanged += 1;
         }
         // A write still on its way explains any difference; only settled codes can drift.
-        if link.state == SyncState::Synced {
+        if link.state == SyncState::Synced || link.state == SyncState::DisabledOnProvider {
             report.drifted.extend(
                 drift(provider, &ours, &remote)
                     .into_iter()
@@ -477,6 +586,209 @@ impl PromoService {
     }
 }
 
+impl PromoService {
+    /// Settles a difference between PromoHub and one provider of a code.
+    ///
+    /// PUSH_OURS writes PromoHub's state to the provider through the outbox: the link becomes
+    /// PENDING, due now, and the worker writes it like any retry (a code the provider no
+    /// longer holds is created there again). ADOPT_THEIRS reads the provider's copy and takes
+    /// what that provider holds of the code (status and, where the provider holds them, the
+    /// limits, expiry, plan list and metadata) into PromoHub as a new version, audited as
+    /// `adopt_provider_state`; the code's other providers are then brought to the new state
+    /// through the outbox.
+    pub async fn resolve_drift(
+        &self,
+        id: &str,
+        provider: Provider,
+        strategy: DriftStrategy,
+        actor: &str,
+    ) -> Result<PromoCode, ServiceError> {
+        let Some(adapter) = self.providers.get(provider) else {
+            return Err(UserError::new(
+                &["provider"],
+                ErrorCode::NotConfigured,
+                format!("{provider} is not configured on this server"),
+            )
+            .into());
+        };
+        let token = uuid::Uuid::new_v4().to_string();
+        let current = self.lease(id, None, &token).await?;
+        let result = match current.provider(provider).cloned() {
+            None => Err(UserError::new(
+                &["provider"],
+                ErrorCode::Invalid,
+                format!("the code does not live on {provider}"),
+            )
+            .into()),
+            Some(link) => match strategy {
+                DriftStrategy::PushOurs => self.push_ours(&current, &link, &token, actor).await,
+                DriftStrategy::AdoptTheirs => {
+                    self.adopt_theirs(current.clone(), &link, adapter, &token, actor)
+                        .await
+                }
+            },
+        };
+        if result.is_err() {
+            self.release(id, &token).await;
+        }
+        result
+    }
+
+    async fn push_ours(
+        &self,
+        current: &PromoCode,
+        link: &ProviderSync,
+        token: &str,
+        actor: &str,
+    ) -> Result<PromoCode, ServiceError> {
+        let provider = link.provider;
+        let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
+        let mut update = provider_link::Entity::update_many()
+            .col_expr(
+                provider_link::Column::State,
+                sea_orm::sea_query::Expr::value(SyncState::Pending.as_str()),
+            )
+            .col_expr(
+                provider_link::Column::Attempts,
+                sea_orm::sea_query::Expr::value(0),
+            )
+            .col_expr(
+                provider_link::Column::NextAttemptAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            );
+        if link.state == SyncState::DeletedOnProvider {
+            // Gone there: the worker creates it again (adopting a copy if one turns up).
+            update = update.col_expr(
+                provider_link::Column::ExternalId,
+                sea_orm::sea_query::Expr::value(Option::<String>::None),
+            );
+        }
+        update
+            .filter(provider_link::Column::PromoCodeId.eq(current.id.as_str()))
+            .filter(provider_link::Column::Provider.eq(provider.as_str()))
+            .exec(&txn)
+            .await?;
+        audit_log::Entity::insert(audit_log::ActiveModel {
+            promo_code_id: Set(current.id.clone()),
+            actor: Set(actor.to_string()),
+            action: Set("push_to_provider".to_string()),
+            changes: Set(json!({ "provider": provider, "strategy": "PUSH_OURS",
+                                 "state_before": link.state, "message": link.last_error })
+            .to_string()),
+            at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        self.release(&current.id, token).await;
+        self.wake.notify_one();
+        self.get(&current.id).await?.ok_or_else(not_found)
+    }
+
+    async fn adopt_theirs(
+        &self,
+        current: PromoCode,
+        link: &ProviderSync,
+        adapter: &crate::providers::Adapter,
+        token: &str,
+        actor: &str,
+    ) -> Result<PromoCode, ServiceError> {
+        let provider = link.provider;
+        let unreadable = |message: String| -> ServiceError {
+            UserError::new(&["provider"], ErrorCode::ProviderRejected, message).into()
+        };
+        let remote = match adapter.list_all().await {
+            Ok(all) => all
+                .into_iter()
+                .find(|r| link.external_id.as_deref() == Some(r.remote.external_id.as_str())),
+            Err(error) => {
+                return Err(unreadable(format!(
+                    "cannot read {provider}: {}",
+                    error.message
+                )));
+            }
+        };
+        let Some(remote) = remote else {
+            return Err(UserError::new(
+                &["strategy"],
+                ErrorCode::NotFound,
+                format!("{provider} no longer holds the code: PUSH_OURS creates it there again"),
+            )
+            .into());
+        };
+        let settings = remote.settings.map_err(|why| {
+            unreadable(format!(
+                "{provider}'s copy cannot be read as a PromoHub code: {why}"
+            ))
+        })?;
+        let caps = crate::rules::capabilities(provider);
+        let mut next = current.clone();
+        // Flex and Fynn have no archived state: off there is as retired as they get.
+        let keeps_archive = current.status == PromoCodeStatus::Archived
+            && remote.status == PromoCodeStatus::Inactive
+            && provider != Provider::Whop;
+        if !keeps_archive {
+            next.status = remote.status;
+        }
+        if caps.max_redemptions {
+            next.max_redemptions = settings.max_redemptions;
+        }
+        if caps.max_redemptions_per_customer {
+            next.max_redemptions_per_customer = settings.max_redemptions_per_customer;
+        }
+        if caps.expires_at {
+            next.expires_at = settings.expires_at;
+        }
+        if caps.plan_restrictions {
+            next.restrictions.plan_ids = settings.restrictions.plan_ids.clone();
+        }
+        if caps.metadata {
+            next.metadata = settings.metadata.clone();
+        }
+        let now = Utc::now();
+        next.version = current.version + 1;
+        for sync in &mut next.providers {
+            if sync.provider == provider {
+                sync.state = SyncState::Synced;
+                sync.last_error = None;
+                sync.attempts = 0;
+                sync.synced_at = Some(now);
+                sync.times_redeemed = remote.remote.times_redeemed;
+            } else if sync.external_id.is_some() {
+                // The others get the adopted state through the outbox.
+                sync.state = SyncState::Pending;
+                sync.attempts = 0;
+            }
+        }
+        next.times_redeemed = next.providers.iter().map(|p| p.times_redeemed).sum();
+        let mut changes = crate::rules::diff(&current, &next);
+        changes.insert(
+            "adopted_from".into(),
+            json!({ "provider": provider, "external_id": remote.remote.external_id }),
+        );
+        self.commit(
+            &next,
+            token,
+            None,
+            actor,
+            "adopt_provider_state",
+            serde_json::Value::Object(changes),
+        )
+        .await?;
+        Ok(self.get(&next.id).await?.unwrap_or(next))
+    }
+
+    /// The audit rows of a code, oldest first.
+    pub async fn audit_log(&self, id: &str) -> Result<Vec<audit_log::Model>, ServiceError> {
+        Ok(audit_log::Entity::find()
+            .filter(audit_log::Column::PromoCodeId.eq(id))
+            .order_by_asc(audit_log::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+}
+
 /// What a provider holds differently from PromoHub, in the fields it can hold.
 fn drift(provider: Provider, ours: &PromoCode, remote: &RemoteCode) -> Vec<String> {
     let caps = crate::rules::capabilities(provider);
@@ -537,6 +849,22 @@ fn drift(provider: Provider, ours: &PromoCode, remote: &RemoteCode) -> Vec<Strin
     if caps.expires_at {
         let show = |v: Option<chrono::DateTime<Utc>>| v.map_or("never".into(), |t| t.to_rfc3339());
         compare("expiresAt", show(*expires_at), show(ours.expires_at));
+    }
+    if caps.plan_restrictions {
+        let show = |plans: &[String]| {
+            let mut plans = plans.to_vec();
+            plans.sort();
+            if plans.is_empty() {
+                "every plan".to_string()
+            } else {
+                plans.join(",")
+            }
+        };
+        compare(
+            "restrictions.planIds",
+            show(&settings.restrictions.plan_ids),
+            show(&ours.restrictions.plan_ids),
+        );
     }
     found
 }

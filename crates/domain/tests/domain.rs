@@ -206,6 +206,20 @@ async fn fynn_create_update_deactivate_archive(db: TestDb) {
         })
     };
     assert_eq!(sent(&h, Emulated::Fynn, "createCoupon"), [whole(10, true)]);
+    // An update sends back what Fynn holds of the fields PromoHub does not manage (read by a
+    // GET right before): here the plan and product lists, empty.
+    let whole = |max: i64, enabled: bool| {
+        let mut body = whole(max, enabled);
+        for list in [
+            "limitedToPlans",
+            "excludedFromPlans",
+            "limitedToProducts",
+            "excludedFromProducts",
+        ] {
+            body[list] = json!([]);
+        }
+        body
+    };
 
     h.service
         .update(
@@ -286,13 +300,14 @@ async fn whop_create_update_deactivate_archive(db: TestDb) {
         .archive(&created.id, ACTOR)
         .await
         .expect("archived");
-    let update = |status: &str| {
-        json!({ "status": status, "plan_ids": [], "stock": 60, "unlimited_stock": false,
-                "metadata": { "campaign": "spring" } })
-    };
+    // Stock goes only with the change of the limit, computed from Whop's own uses.
+    let update = |status: &str| json!({ "status": status, "plan_ids": [], "metadata": { "campaign": "spring" } });
+    let mut limit = update("active");
+    limit["stock"] = json!(60);
+    limit["unlimited_stock"] = json!(false);
     assert_eq!(
         sent(&h, Emulated::Whop, "update_promo_code"),
-        [update("active"), update("inactive"), update("archived")]
+        [limit, update("inactive"), update("archived")]
     );
 }
 
@@ -800,7 +815,7 @@ async fn a_permanent_rejection_undoes_the_other_providers(db: TestDb) {
     );
     assert_eq!(
         operations(&h, Emulated::Fynn),
-        ["createCoupon", "deleteCoupon"]
+        ["createCoupon", "getCoupon", "deleteCoupon"]
     );
     assert!(
         h.service
@@ -893,7 +908,7 @@ async fn an_update_a_provider_rejects_changes_nothing(db: TestDb) {
         .await
         .expect_err("Fynn refuses changes to a redeemed coupon");
     let errors = error.user_errors();
-    assert_eq!(errors[0].code, ErrorCode::ProviderRejected);
+    assert_eq!(errors[0].code, ErrorCode::ImmutableOnProvider);
     assert!(errors[0].message.contains("FYNN") && errors[0].message.contains("redeemed"));
     let after = h
         .service
@@ -928,7 +943,7 @@ async fn an_update_a_provider_rejects_changes_nothing(db: TestDb) {
     assert!(
         codes(&renamed.expect_err("Fynn holds the name too"))
             .iter()
-            .all(|(_, c)| *c == "PROVIDER_REJECTED")
+            .all(|(_, c)| *c == "IMMUTABLE_ON_PROVIDER")
     );
 }
 

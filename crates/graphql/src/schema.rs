@@ -152,6 +152,23 @@ pub enum SyncState {
     Synced,
     /// Retries are exhausted or the provider rejected the change; see lastError.
     Failed,
+    /// A sync found the code turned off on the provider (inactive or archived there) while it
+    /// is ACTIVE here; lastError says what was seen. See resolveDrift.
+    DisabledOnProvider,
+    /// A sync found the provider no longer holds the code; lastError says so. See resolveDrift.
+    DeletedOnProvider,
+}
+
+/// How resolveDrift settles a difference between this service and a provider.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "promohub_domain::DriftStrategy")]
+pub enum DriftStrategy {
+    /// Write this service's state to the provider (through the outbox: the provider's entry is
+    /// PENDING until written; a code the provider no longer holds is created there again).
+    PushOurs,
+    /// Take the provider's values (status, and the limits, expiry, plans and metadata it holds)
+    /// into this service as a new version, audited; other providers of the code follow.
+    AdoptTheirs,
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -510,7 +527,7 @@ pub struct ProviderInfo {
 #[derive(SimpleObject)]
 pub struct PromoCodeValidation {
     valid: bool,
-    /// When not valid, one of: NOT_FOUND, INACTIVE, ARCHIVED, EXPIRED, EXHAUSTED, NOT_ON_PROVIDER, PLAN_NOT_ELIGIBLE, CUSTOMER_NOT_ELIGIBLE.
+    /// When not valid, one of: NOT_FOUND, INACTIVE, ARCHIVED, EXPIRED, EXHAUSTED, NOT_ON_PROVIDER, PLAN_NOT_ELIGIBLE, CUSTOMER_NOT_ELIGIBLE, DISABLED_ON_PROVIDER (the provider asked about turned the code off on its side), DELETED_ON_PROVIDER (the provider asked about no longer holds it).
     reason: Option<String>,
     promo_code: Option<PromoCode>,
 }
@@ -520,7 +537,7 @@ pub struct PromoCodeValidation {
 pub struct UserError {
     /// Path to the input field, e.g. ["input", "discount", "percentOff"]; null when not about one field.
     field: Option<Vec<String>>,
-    /// One of: INVALID, REQUIRED, DUPLICATE_CODE, NOT_FOUND, UNSUPPORTED_BY_PROVIDER, IMMUTABLE, VERSION_CONFLICT, ARCHIVED, NOT_CONFIGURED, PROVIDER_REJECTED.
+    /// One of: INVALID, REQUIRED, DUPLICATE_CODE, NOT_FOUND, UNSUPPORTED_BY_PROVIDER, IMMUTABLE, VERSION_CONFLICT, ARCHIVED, NOT_CONFIGURED, PROVIDER_REJECTED, IMMUTABLE_ON_PROVIDER (the provider refuses every change to the code now, e.g. a redeemed Fynn coupon; the message says what the provider still holds).
     code: String,
     message: String,
 }
@@ -878,6 +895,22 @@ impl MutationRoot {
         id: ID,
     ) -> async_graphql::Result<PromoCodePayload> {
         payload(service(ctx)?.retry_sync(&id).await)
+    }
+
+    /// Settle a difference between this service and one provider of a code (see drift in syncFromProviders, and the DISABLED_ON_PROVIDER and DELETED_ON_PROVIDER states).
+    #[graphql(guard = "WriteGuard")]
+    async fn resolve_drift(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        provider: Provider,
+        strategy: DriftStrategy,
+    ) -> async_graphql::Result<PromoCodePayload> {
+        payload(
+            service(ctx)?
+                .resolve_drift(&id, provider.into(), strategy.into(), &actor(ctx))
+                .await,
+        )
     }
 
     /// Pull codes from one provider (all configured ones when null): import unknown codes, refresh redemptions and status, report drift.

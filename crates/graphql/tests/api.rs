@@ -189,7 +189,8 @@ fn update_mutation() -> String {
 
 on_both_databases!(
     every_query_and_mutation_of_the_contract,
-    an_unreadable_row_is_reported_and_the_rest_of_the_page_answers
+    an_unreadable_row_is_reported_and_the_rest_of_the_page_answers,
+    status_changed_on_a_provider_shows_and_resolve_drift_settles_it,
 );
 
 async fn every_query_and_mutation_of_the_contract(db: TestDb) {
@@ -1160,4 +1161,139 @@ async fn shutdown_waits_for_requests_in_flight_only_as_long_as_the_grace() {
         "the server did not stop within the grace: {stopped:?}"
     );
     in_flight.abort();
+}
+
+/// Issue 13 end to end: a code turned off on Whop shows on its entry after a sync and in
+/// validatePromoCode; resolveDrift PUSH_OURS writes ours back through the outbox, ADOPT_THEIRS
+/// takes Whop's values as a new version.
+async fn status_changed_on_a_provider_shows_and_resolve_drift_settles_it(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let data = server
+        .write(
+            &create_mutation(),
+            json!({ "input": { "code": "DRIFTER", "discount": { "type": "PERCENTAGE", "percentOff": 5 },
+                               "maxRedemptions": 10, "providers": ["WHOP"] } }),
+        )
+        .await;
+    let code = &data["createPromoCode"]["promoCode"];
+    let id = code["id"].as_str().expect("id").to_string();
+    let whop_id = code["providers"][0]["externalId"]
+        .as_str()
+        .expect("external id")
+        .to_string();
+    // Whop's own API, as its dashboard would use it.
+    let whop_url = format!(
+        "{}/v2/promo_codes/{whop_id}",
+        server.sandbox.base_url(Emulated::Whop)
+    );
+    let whop_key = server.sandbox.key(Emulated::Whop).to_string();
+    let change = |body: Value| {
+        let request = server
+            .http
+            .post(&whop_url)
+            .bearer_auth(&whop_key)
+            .json(&body);
+        async move {
+            let response = request.send().await.expect("Whop answers");
+            assert_eq!(response.status().as_u16(), 201, "changed on Whop");
+        }
+    };
+    let whop_status = || {
+        let request = server.http.get(&whop_url).bearer_auth(&whop_key);
+        async move {
+            let body: Value = request
+                .send()
+                .await
+                .expect("read")
+                .json()
+                .await
+                .expect("json");
+            body["status"].clone()
+        }
+    };
+    change(json!({ "status": "inactive" })).await;
+    let sync = server
+        .write(
+            "mutation { syncFromProviders(provider: WHOP) { drifted errors } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        sync["syncFromProviders"]["drifted"],
+        json!(["WHOP:DRIFTER: status is INACTIVE there, ACTIVE here"])
+    );
+    let validate =
+        "query { validatePromoCode(code: \"DRIFTER\", provider: WHOP) { valid reason } }";
+    let (_, body) = server.gql(Some(READER), validate, json!({})).await;
+    assert_eq!(
+        body["data"]["validatePromoCode"],
+        json!({ "valid": false, "reason": "DISABLED_ON_PROVIDER" })
+    );
+    let (_, body) = server
+        .gql(
+            Some(READER),
+            "query($id: ID!) { promoCode(id: $id) { providers { state lastError } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let entry = &body["data"]["promoCode"]["providers"][0];
+    assert_eq!(entry["state"], "DISABLED_ON_PROVIDER", "{body}");
+    assert!(
+        entry["lastError"]
+            .as_str()
+            .is_some_and(|m| m.contains("INACTIVE"))
+    );
+
+    let resolve = format!(
+        "mutation($id: ID!, $strategy: DriftStrategy!) {{
+           resolveDrift(id: $id, provider: WHOP, strategy: $strategy) {{
+             promoCode {{ {CODE_FIELDS} }} userErrors {{ field code message }} }} }}"
+    );
+    // A read token may not resolve drift.
+    let (_, body) = server
+        .gql(
+            Some(READER),
+            &resolve,
+            json!({ "id": id, "strategy": "PUSH_OURS" }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
+
+    let pushed = server
+        .write(&resolve, json!({ "id": id, "strategy": "PUSH_OURS" }))
+        .await;
+    assert_eq!(pushed["resolveDrift"]["userErrors"], json!([]));
+    // The server's worker writes it; wait for SYNCED and for Whop to hold ours again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, body) = server.gql(Some(READER), validate, json!({})).await;
+        if whop_status().await == json!("active")
+            && body["data"]["validatePromoCode"]["valid"] == json!(true)
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never pushed: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    change(json!({ "status": "inactive", "stock": 4 })).await;
+    let adopted = server
+        .write(&resolve, json!({ "id": id, "strategy": "ADOPT_THEIRS" }))
+        .await;
+    let adopted = &adopted["resolveDrift"];
+    assert_eq!(adopted["userErrors"], json!([]), "{adopted}");
+    assert_eq!(adopted["promoCode"]["status"], "INACTIVE");
+    assert_eq!(adopted["promoCode"]["maxRedemptions"], 4);
+    assert!(
+        adopted["promoCode"]["version"].as_i64() > code["version"].as_i64(),
+        "{adopted}"
+    );
+    assert_eq!(adopted["promoCode"]["providers"][0]["state"], "SYNCED");
+    server.stop().await.expect("graceful stop");
 }

@@ -46,6 +46,14 @@ pub enum FaultKind {
     Latency { ms: u64 },
     /// Close the connection without a complete answer.
     Drop,
+    /// Answer 429 with this exact `Retry-After` value (seconds or an HTTP-date, or garbage).
+    RateLimitHeader { retry_after: String },
+    /// Answer this status with this body as `text/html`, not the provider's JSON error shape
+    /// (what a proxy or load balancer in front of a provider sends).
+    Html { status: u16, body: String },
+    /// Apply the request, and when it succeeds answer this 2xx status instead of the one the
+    /// emulator chose (e.g. a create that answers 200 rather than 201).
+    SuccessStatus { status: u16 },
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -66,6 +74,11 @@ impl ActiveFault {
             }
             FaultKind::Latency { ms } => format!("latency {ms}ms"),
             FaultKind::Drop => "dropped connection".to_string(),
+            FaultKind::RateLimitHeader { retry_after } => {
+                format!("rate limit, Retry-After {retry_after:?}")
+            }
+            FaultKind::Html { status, .. } => format!("status {status} with an HTML body"),
+            FaultKind::SuccessStatus { status } => format!("success answered as {status}"),
         }
     }
 }
@@ -160,6 +173,27 @@ pub(crate) fn routes() -> OpenApiRouter<Arc<Shared>> {
         .routes(routes!(list_faults, add_fault_route, clear_faults))
         .routes(routes!(read_journal, clear_journal))
         .routes(routes!(redeem_route))
+        .routes(routes!(raw_fynn_coupon))
+}
+
+/// Store a Fynn coupon exactly as given, unchecked: it appears in lists and detail reads as
+/// sent, like a coupon of a kind the emulator (and PromoHub) does not know. Gets an id when it
+/// has none; answers the stored object.
+#[utoipa::path(post, path = "/_sandbox/fynn/raw_coupons", tag = "control",
+    request_body(content = Object, description = "Any JSON object"),
+    responses((status = 201, description = "Stored as given"),
+              (status = 400, description = "Not a JSON object")))]
+async fn raw_fynn_coupon(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(value)) = body else {
+        return bad_request("send a JSON object");
+    };
+    match shared.world().fynn.insert_raw(value) {
+        Some(stored) => (StatusCode::CREATED, Json(stored)).into_response(),
+        None => bad_request("send a JSON object"),
+    }
 }
 
 fn bad_request(message: impl Into<String>) -> Response {
@@ -210,10 +244,16 @@ async fn add_fault_route(
             ));
         }
     }
-    if let FaultKind::Status { status } = spec.kind
-        && !(400..=599).contains(&status)
-    {
-        return bad_request("status must be 400..=599");
+    match spec.kind {
+        FaultKind::Status { status } | FaultKind::Html { status, .. }
+            if !(400..=599).contains(&status) =>
+        {
+            return bad_request("status must be 400..=599");
+        }
+        FaultKind::SuccessStatus { status } if !(200..=299).contains(&status) => {
+            return bad_request("a success status must be 200..=299");
+        }
+        _ => {}
     }
     let id = add_fault(&mut shared.world(), spec);
     (StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response()

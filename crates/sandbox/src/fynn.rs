@@ -27,6 +27,9 @@ use crate::{Provider, Shared};
 #[derive(Default)]
 pub(crate) struct Store {
     coupons: Vec<Coupon>,
+    /// Coupons stored exactly as a test gave them (a kind the emulator does not model), shown
+    /// in lists and detail reads after the others.
+    raw: Vec<Value>,
 }
 
 #[derive(Clone)]
@@ -89,6 +92,15 @@ impl Coupon {
 }
 
 impl Store {
+    pub(crate) fn insert_raw(&mut self, mut coupon: Value) -> Option<Value> {
+        let object = coupon.as_object_mut()?;
+        object
+            .entry("id")
+            .or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
+        self.raw.push(coupon.clone());
+        Some(coupon)
+    }
+
     fn code_taken(&self, code: &str, except: Option<&str>) -> bool {
         self.coupons
             .iter()
@@ -187,6 +199,10 @@ fn parse_write(body: &Bytes) -> Result<api::CouponWrite, Response> {
     };
     for field in NULLABLE {
         object.entry(field).or_insert(Value::Null);
+    }
+    // Read-only fields a client may send back from a GET; Fynn ignores them.
+    for field in ["id", "createdAt", "updatedAt", "reedemptions"] {
+        object.remove(field);
     }
     serde_json::from_value(raw).map_err(|e| {
         problem_with(
@@ -323,13 +339,19 @@ async fn get_coupons(
         return problem(StatusCode::BAD_REQUEST, "Limit should be between 1 and 99");
     }
     let world = shared.world();
-    let all = &world.fynn.coupons;
+    let all: Vec<Value> = world
+        .fynn
+        .coupons
+        .iter()
+        .map(Coupon::summary)
+        .chain(world.fynn.raw.iter().cloned())
+        .collect();
     let (number, limit) = (number as usize, limit as usize);
     let items: Vec<Value> = all
         .iter()
         .skip((number - 1).saturating_mul(limit))
         .take(limit)
-        .map(Coupon::summary)
+        .cloned()
         .collect();
     Json(json!({
         "data": items,
@@ -377,8 +399,12 @@ async fn create_coupon(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
     params(("id" = String, Path)),
     responses((status = 200, description = "The coupon"), (status = 404, description = "Unknown id")))]
 async fn get_coupon(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    match shared.world().fynn.coupons.iter().find(|c| c.id == id) {
-        Some(coupon) => Json(coupon.detail()).into_response(),
+    let world = shared.world();
+    if let Some(coupon) = world.fynn.coupons.iter().find(|c| c.id == id) {
+        return Json(coupon.detail()).into_response();
+    }
+    match world.fynn.raw.iter().find(|c| c["id"] == json!(id)) {
+        Some(raw) => Json(raw.clone()).into_response(),
         None => not_found(&id),
     }
 }

@@ -251,6 +251,11 @@ impl SandboxState {
         control::redeem(&mut self.0.world(), provider, redemption)
     }
 
+    /// Stores a Fynn coupon exactly as given (see `POST /_sandbox/fynn/raw_coupons`).
+    pub fn insert_raw_fynn_coupon(&self, coupon: serde_json::Value) -> Option<serde_json::Value> {
+        self.0.world().fynn.insert_raw(coupon)
+    }
+
     /// Forgets every object, fault and journal entry.
     pub fn reset(&self) {
         *self.0.world() = World::default();

@@ -86,6 +86,38 @@ pub(crate) async fn provider_pipeline(
             finish(&shared, seq, response.status(), label);
             response
         }
+        FaultKind::RateLimitHeader { retry_after } => {
+            let mut response = provider.rate_limited();
+            if let Ok(value) = retry_after.parse() {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            finish(&shared, seq, response.status(), label);
+            response
+        }
+        FaultKind::Html { status, body } => {
+            if fault.spec.apply {
+                next.run(request).await;
+            }
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            let response = (
+                status,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                body,
+            )
+                .into_response();
+            finish(&shared, seq, response.status(), label);
+            response
+        }
+        FaultKind::SuccessStatus { status } => {
+            let mut response = next.run(request).await;
+            if response.status().is_success()
+                && let Ok(status) = StatusCode::from_u16(status)
+            {
+                *response.status_mut() = status;
+            }
+            finish(&shared, seq, response.status(), label);
+            response
+        }
         FaultKind::Drop => {
             if fault.spec.apply {
                 next.run(request).await;

@@ -4,7 +4,8 @@
 //! does update; only `plan_ids`, `stock`, `unlimited_stock`, `status` and `metadata` can change;
 //! statuses are active, inactive and archived; `stock` counts the uses left unless
 //! `unlimited_stock`; a code that was used cannot be deleted; lists page with `page` and `per`
-//! (at most 50). Timestamps are unix seconds. Errors are `{"error": {"status", "message"}}`,
+//! (at most 50), and `total_count` is "automatically maxed out at 50" (so is the page count
+//! derived from it); `plans` is a string (comma-separated ids here). Timestamps are unix seconds. Errors are `{"error": {"status", "message"}}`,
 //! and a throttled caller gets 429 `{"message": "You are being rate limited"}`.
 //!
 //! Where Whop is silent: a create with neither `stock` nor `unlimited_stock` is unlimited; codes
@@ -70,8 +71,12 @@ impl PromoCode {
             "metadata": self.metadata,
             "new_users_only": self.new_users_only,
             "number_of_intervals": self.number_of_intervals,
+            // Deprecated, "Please use plans instead": still an array of ids.
             "plan_ids": self.plan_ids,
-            "plans": self.plan_ids,
+            // Documented as a string: "By default this will just be the IDs of the Plans".
+            // How several ids share one string is not documented; comma-separated is the
+            // reading here (docs/providers.md), "" for none.
+            "plans": self.plan_ids.join(","),
             "promo_type": self.promo_type.to_string(),
             "status": self.status.to_string(),
             "stock": self.stock,
@@ -206,11 +211,14 @@ async fn list_promo_codes(
         .take(per)
         .map(|c| c.render())
         .collect();
+    // Whop: total_count is "automatically maxed out at 50"; the page count derived from it
+    // is capped with it, so neither can tell a caller where the list ends.
+    let total_count = matching.len().min(50);
     Json(json!({
         "pagination": {
             "current_page": page,
-            "total_page": matching.len().div_ceil(per),
-            "total_count": matching.len(),
+            "total_page": total_count.div_ceil(per),
+            "total_count": total_count,
         },
         "data": data,
     }))

@@ -33,11 +33,23 @@ fn whop_client(sandbox: &RunningSandbox) -> whop::Client {
     settings(sandbox, Provider::Whop).whop().expect("client")
 }
 
-/// The status and parsed body of an error the provider answered.
-fn rejected<E: std::fmt::Debug, T: std::fmt::Debug>(result: Result<T, Error<E>>) -> (u16, E) {
+/// The status and JSON body of an error the provider answered (error bodies are read raw).
+async fn rejected<T: std::fmt::Debug>(
+    result: Result<T, Error<promohub_clients::flex::ByteStream>>,
+) -> (u16, Value) {
+    use futures::StreamExt;
     match result {
-        Err(Error::ErrorResponse(response)) => (response.status().as_u16(), response.into_inner()),
-        other => panic!("expected an error response, got {other:?}"),
+        Err(Error::ErrorResponse(response)) => {
+            let status = response.status().as_u16();
+            let mut stream = response.into_inner().into_inner();
+            let mut body = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                body.extend_from_slice(&chunk.expect("body"));
+            }
+            (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+        }
+        Err(other) => panic!("expected an error response, got {other:?}"),
+        Ok(other) => panic!("expected an error response, got {other:?}"),
     }
 }
 
@@ -110,23 +122,23 @@ async fn unknown_routes_and_bad_keys_are_refused_in_each_providers_shape() {
     let wrong = ClientSettings::new(sandbox.base_url(Provider::Flex), "wrong-key")
         .flex()
         .expect("client");
-    let (status, body) = rejected(wrong.list_coupons(None).await);
+    let (status, body) = rejected(wrong.list_coupons(None).await).await;
     assert_eq!(status, 401);
-    assert!(body.error.and_then(|e| e.message).is_some());
+    assert!(body["error"]["message"].is_string());
 
     let wrong = ClientSettings::new(sandbox.base_url(Provider::Fynn), "wrong-key")
         .fynn()
         .expect("client");
-    let (status, body) = rejected(wrong.get_coupons(None, None).await);
-    assert_eq!((status, body.status), (401, Some(401)));
+    let (status, body) = rejected(wrong.get_coupons(None, None).await).await;
+    assert_eq!((status, body["status"].as_i64()), (401, Some(401)));
 
     let wrong = ClientSettings::new(sandbox.base_url(Provider::Whop), "")
         .whop()
         .expect("client");
-    let (status, body) = rejected(wrong.list_promo_codes(None, None, None).await);
+    let (status, body) = rejected(wrong.list_promo_codes(None, None, None).await).await;
     assert_eq!(status, 401);
     assert_eq!(
-        body.error.and_then(|e| e.status).as_deref(),
+        body["error"]["status"].as_str(),
         Some("401"),
         "Whop's error model"
     );
@@ -141,7 +153,7 @@ async fn configured_keys_replace_the_defaults() {
     let default_key = ClientSettings::new(sandbox.base_url(Provider::Whop), "sk_sandbox_whop")
         .whop()
         .expect("client");
-    let (status, _) = rejected(default_key.list_promo_codes(None, None, None).await);
+    let (status, _) = rejected(default_key.list_promo_codes(None, None, None).await).await;
     assert_eq!(status, 401);
     assert!(
         whop_client(&sandbox)
@@ -197,9 +209,9 @@ async fn flex_coupons_and_promo_codes_follow_the_documented_rules() {
             "percent over 100",
         ),
     ] {
-        let (status, error) = rejected(client.create_coupon(&flex_coupon(body)).await);
+        let (status, error) = rejected(client.create_coupon(&flex_coupon(body)).await).await;
         assert_eq!(status, 400, "{why}");
-        assert!(error.error.and_then(|e| e.message).is_some(), "{why}");
+        assert!(error["error"]["message"].is_string(), "{why}");
     }
     let raw = reqwest::Client::new()
         .post(format!("{}/v1/coupons", sandbox.base_url(Provider::Flex)))
@@ -216,7 +228,7 @@ async fn flex_coupons_and_promo_codes_follow_the_documented_rules() {
         .expect("get coupon")
         .into_inner();
     assert_eq!(fetched.coupon.name, "Ten off");
-    let (status, _) = rejected(client.get_coupon("fcoup_missing").await);
+    let (status, _) = rejected(client.get_coupon("fcoup_missing").await).await;
     assert_eq!(status, 404);
     let named = client.list_coupons(Some("Ten off")).await.expect("list");
     assert_eq!(named.into_inner().coupons.len(), 1);
@@ -249,13 +261,15 @@ async fn flex_coupons_and_promo_codes_follow_the_documented_rules() {
         client
             .create_promo_code(&flex_code("fcoup_nope", "OTHER"))
             .await,
-    );
+    )
+    .await;
     assert_eq!(status, 400, "a promo code needs an existing coupon");
     let (status, error) = rejected(
         client
             .create_promo_code(&flex_code(&coupon.coupon_id, "summer24"))
             .await,
-    );
+    )
+    .await;
     assert_eq!(
         status, 400,
         "codes are unique ignoring case among active codes"
@@ -300,7 +314,7 @@ async fn flex_coupons_and_promo_codes_follow_the_documented_rules() {
         .into_inner()
         .promo_code;
     assert_eq!(got.code.as_deref(), Some("SUMMER24"));
-    let (status, _) = rejected(client.get_promo_code("fpromo_missing").await);
+    let (status, _) = rejected(client.get_promo_code("fpromo_missing").await).await;
     assert_eq!(status, 404);
 
     let immutable = reqwest::Client::new()
@@ -418,10 +432,11 @@ async fn fynn_coupons_follow_the_documented_rules() {
             client
                 .create_coupon(&fynn_coupon("BAD", extra.clone()))
                 .await,
-        );
+        )
+        .await;
         assert_eq!(status, 422, "{extra}");
         assert_eq!(
-            problem.violations[0].property_path.as_deref(),
+            problem["violations"][0]["propertyPath"].as_str(),
             Some(field),
             "{extra}"
         );
@@ -430,9 +445,13 @@ async fn fynn_coupons_follow_the_documented_rules() {
         client
             .create_coupon(&fynn_coupon("spring", json!({})))
             .await,
-    );
+    )
+    .await;
     assert_eq!(status, 422, "duplicate code");
-    assert_eq!(problem.violations[0].property_path.as_deref(), Some("code"));
+    assert_eq!(
+        problem["violations"][0]["propertyPath"].as_str(),
+        Some("code")
+    );
 
     // Absent nullable fields default to null, as the docs say.
     let minimal = reqwest::Client::new()
@@ -472,13 +491,14 @@ async fn fynn_coupons_follow_the_documented_rules() {
     assert_eq!(replaced.max_redemptions, None);
     let got = client.get_coupon(&id).await.expect("get").into_inner();
     assert_eq!(got.name, "Spring sale");
-    let (status, _) = rejected(client.get_coupon("nope").await);
+    let (status, _) = rejected(client.get_coupon("nope").await).await;
     assert_eq!(status, 404);
     let (status, _) = rejected(
         client
             .update_coupon("nope", &fynn_coupon("X", json!({})))
             .await,
-    );
+    )
+    .await;
     assert_eq!(status, 404);
 
     // Once redeemed, neither changed nor deleted.
@@ -505,9 +525,10 @@ async fn fynn_coupons_follow_the_documented_rules() {
         client
             .update_coupon(&id, &fynn_coupon("SPRING", json!({})))
             .await,
-    );
+    )
+    .await;
     assert_eq!(status, 400);
-    let (status, _) = rejected(client.delete_coupon(&id).await);
+    let (status, _) = rejected(client.delete_coupon(&id).await).await;
     assert_eq!(status, 400);
 
     let fixed_id = fixed.id.expect("id");
@@ -520,7 +541,7 @@ async fn fynn_coupons_follow_the_documented_rules() {
             .as_u16(),
         204
     );
-    let (status, _) = rejected(client.get_coupon(&fixed_id).await);
+    let (status, _) = rejected(client.get_coupon(&fixed_id).await).await;
     assert_eq!(status, 404);
 }
 
@@ -544,7 +565,7 @@ async fn fynn_lists_page_with_page_and_limit() {
         second
             .data
             .iter()
-            .map(|c| c.code.as_str())
+            .map(|c| c["code"].as_str().unwrap_or_default())
             .collect::<Vec<_>>(),
         ["PAGE2", "PAGE3"]
     );
@@ -553,12 +574,13 @@ async fn fynn_lists_page_with_page_and_limit() {
     assert_eq!(pagination.last_page, Some(3));
     assert_eq!(pagination.current_page, Some(2));
     // The list view shows fewer fields than the detail, as documented.
-    assert!(second.data[0].max_redemptions_per_customer.is_none());
+    assert!(second.data[0].get("maxRedemptionsPerCustomer").is_none());
     let (status, _) = rejected(
         client
             .get_coupons(std::num::NonZeroU64::new(100), None)
             .await,
-    );
+    )
+    .await;
     assert_eq!(status, 400, "limit must stay below 100");
 }
 
@@ -600,15 +622,17 @@ async fn whop_promo_codes_follow_the_documented_rules() {
             "expiry in the past",
         ),
     ] {
-        let (status, error) = rejected(client.create_promo_code(&whop_code("BAD", extra)).await);
+        let (status, error) =
+            rejected(client.create_promo_code(&whop_code("BAD", extra)).await).await;
         assert_eq!(status, 400, "{why}");
-        assert!(error.error.and_then(|e| e.message).is_some(), "{why}");
+        assert!(error["error"]["message"].is_string(), "{why}");
     }
     let (status, _) = rejected(
         client
             .create_promo_code(&whop_code("whop20", json!({})))
             .await,
-    );
+    )
+    .await;
     assert_eq!(status, 400, "duplicate code");
 
     let retrieved = client
@@ -617,7 +641,7 @@ async fn whop_promo_codes_follow_the_documented_rules() {
         .expect("retrieve")
         .into_inner();
     assert_eq!(retrieved.code.as_deref(), Some("WHOP20"));
-    let (status, _) = rejected(client.retrieve_promo_code("promo_missing").await);
+    let (status, _) = rejected(client.retrieve_promo_code("promo_missing").await).await;
     assert_eq!(status, 404);
 
     let update: whop::types::UpdatePromoCode =
@@ -646,7 +670,7 @@ async fn whop_promo_codes_follow_the_documented_rules() {
         .await
         .expect("request");
     assert_eq!(immutable.status(), 400, "amount_off cannot change");
-    let (status, _) = rejected(client.update_promo_code("promo_missing", &update).await);
+    let (status, _) = rejected(client.update_promo_code("promo_missing", &update).await).await;
     assert_eq!(status, 404);
 
     let unused = client
@@ -665,7 +689,7 @@ async fn whop_promo_codes_follow_the_documented_rules() {
             .as_u16(),
         204
     );
-    let (status, _) = rejected(client.delete_promo_code(&unused).await);
+    let (status, _) = rejected(client.delete_promo_code(&unused).await).await;
     assert_eq!(status, 404);
 }
 
@@ -696,7 +720,7 @@ async fn whop_stock_and_statuses_govern_redemptions() {
         "out of stock"
     );
 
-    let (status, _) = rejected(client.delete_promo_code(&id).await);
+    let (status, _) = rejected(client.delete_promo_code(&id).await).await;
     assert_eq!(status, 400, "a used code cannot be deleted");
     let archive: whop::types::UpdatePromoCode = from_json(json!({ "status": "archived" }));
     client
@@ -758,7 +782,8 @@ async fn a_fault_fails_n_times_then_the_operation_succeeds() {
             client
                 .create_promo_code(&whop_code("FLAKY", json!({})))
                 .await,
-        );
+        )
+        .await;
         assert_eq!(status, 503);
     }
     client
@@ -802,10 +827,8 @@ async fn rate_limits_carry_retry_after_and_the_providers_body() {
                     .and_then(|v| v.to_str().ok()),
                 Some("7")
             );
-            assert_eq!(
-                response.into_inner().message.as_deref(),
-                Some("You are being rate limited")
-            );
+            let (_, body) = rejected::<()>(Err(Error::ErrorResponse(response))).await;
+            assert_eq!(body["message"], "You are being rate limited");
         }
         other => panic!("expected a 429, got {other:?}"),
     }
@@ -907,7 +930,7 @@ async fn the_control_api_works_over_http() {
     assert_eq!(faults.as_array().map(Vec::len), Some(1));
 
     let client = flex_client(&sandbox);
-    let (status, _) = rejected(client.list_coupons(None).await);
+    let (status, _) = rejected(client.list_coupons(None).await).await;
     assert_eq!(status, 500);
     let coupon = client
         .create_coupon(&flex_coupon(
@@ -969,4 +992,92 @@ async fn the_control_api_works_over_http() {
             .promo_codes
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn whop_lists_cap_total_count_at_50_and_show_plans_as_a_string() {
+    let sandbox = sandbox().await;
+    let client = whop_client(&sandbox);
+    for n in 0..60 {
+        let plans = if n == 0 {
+            json!({ "plan_ids": ["plan_a", "plan_b"] })
+        } else {
+            json!({})
+        };
+        client
+            .create_promo_code(&whop_code(&format!("CAP{n:02}"), plans))
+            .await
+            .expect("created");
+    }
+    let first = client
+        .list_promo_codes(Some(1), Some(50), None)
+        .await
+        .expect("page 1")
+        .into_inner();
+    let pagination = first.pagination.expect("pagination");
+    // "automatically maxed out at 50": the count, and the page count with it.
+    assert_eq!(pagination.total_count, Some(50));
+    assert_eq!(pagination.total_page, Some(1));
+    assert_eq!(first.data.len(), 50);
+    assert_eq!(first.data[0].plans, Some(json!("plan_a,plan_b")));
+    let second = client
+        .list_promo_codes(Some(2), Some(50), None)
+        .await
+        .expect("page 2 exists although total_page says 1")
+        .into_inner();
+    assert_eq!(second.data.len(), 10);
+    assert_eq!(second.data[0].plans, Some(json!("")));
+}
+
+#[tokio::test]
+async fn fynn_raw_coupons_and_a_success_status_fault() {
+    let sandbox = sandbox().await;
+    let http = reqwest::Client::new();
+    let stored: Value = http
+        .post(format!("{}/_sandbox/fynn/raw_coupons", sandbox.url()))
+        .json(&json!({ "code": "ODD", "type": "buy_x_get_y" }))
+        .send()
+        .await
+        .expect("stored")
+        .json()
+        .await
+        .expect("json");
+    let id = stored["id"].as_str().expect("an id was given").to_string();
+    let client = fynn_client(&sandbox);
+    let list = client
+        .get_coupons(None, None)
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(list.data, std::slice::from_ref(&stored), "shown as stored");
+    let detail: Value = http
+        .get(format!("{}/coupons/{id}", sandbox.base_url(Provider::Fynn)))
+        .bearer_auth(sandbox.key(Provider::Fynn))
+        .send()
+        .await
+        .expect("detail")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(detail, stored);
+
+    let added = http
+        .post(format!("{}/_sandbox/faults", sandbox.url()))
+        .json(&json!({ "provider": "fynn", "operation": "createCoupon",
+                       "kind": "success_status", "status": 200, "times": 1 }))
+        .send()
+        .await
+        .expect("fault");
+    assert_eq!(added.status(), 201);
+    let answer = http
+        .post(format!("{}/coupons", sandbox.base_url(Provider::Fynn)))
+        .bearer_auth(sandbox.key(Provider::Fynn))
+        .json(
+            &json!({ "code": "TWOHUNDRED", "name": "n", "type": "percentage",
+                       "percentage": 5, "frequency": "once" }),
+        )
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(answer.status(), 200, "the create landed and answered 200");
 }

@@ -355,7 +355,7 @@ Arguments:
     pub async fn list_promo_codes<'a>(
         &'a self,
         active: Option<bool>,
-    ) -> Result<ResponseValue<types::PromoCodeList>, Error<types::Error>> {
+    ) -> Result<ResponseValue<types::PromoCodeList>, Error<ByteStream>> {
         let url = format!("{}/v1/promo_codes", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -383,12 +383,8 @@ Arguments:
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -400,7 +396,7 @@ Sends a `POST` request to `/v1/promo_codes`
     pub async fn create_promo_code<'a>(
         &'a self,
         body: &'a types::CreatePromoCodeRequest,
-    ) -> Result<ResponseValue<types::PromoCodeEnvelope>, Error<types::Error>> {
+    ) -> Result<ResponseValue<types::PromoCodeEnvelope>, Error<ByteStream>> {
         let url = format!("{}/v1/promo_codes", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -428,12 +424,8 @@ Sends a `POST` request to `/v1/promo_codes`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -445,7 +437,7 @@ Sends a `GET` request to `/v1/promo_codes/{id}`
     pub async fn get_promo_code<'a>(
         &'a self,
         id: &'a str,
-    ) -> Result<ResponseValue<types::PromoCodeEnvelope>, Error<types::Error>> {
+    ) -> Result<ResponseValue<types::PromoCodeEnvelope>, Error<ByteStream>> {
         let url = format!(
             "{}/v1/promo_codes/{}", self.baseurl, encode_path(& id.to_string()),
         );
@@ -474,12 +466,8 @@ Sends a `GET` request to `/v1/promo_codes/{id}`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -494,7 +482,7 @@ Sends a `POST` request to `/v1/promo_codes/{id}`
         &'a self,
         id: &'a str,
         body: &'a types::UpdatePromoCodeRequest,
-    ) -> Result<ResponseValue<types::PromoCodeEnvelope>, Error<types::Error>> {
+    ) -> Result<ResponseValue<types::PromoCodeEnvelope>, Error<ByteStream>> {
         let url = format!(
             "{}/v1/promo_codes/{}", self.baseurl, encode_path(& id.to_string()),
         );
@@ -524,12 +512,8 @@ Sends a `POST` request to `/v1/promo_codes/{id}`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -541,7 +525,7 @@ Sends a `GET` request to `/v1/coupons`
     pub async fn list_coupons<'a>(
         &'a self,
         name: Option<&'a str>,
-    ) -> Result<ResponseValue<types::CouponList>, Error<types::Error>> {
+    ) -> Result<ResponseValue<types::CouponList>, Error<ByteStream>> {
         let url = format!("{}/v1/coupons", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -569,12 +553,8 @@ Sends a `GET` request to `/v1/coupons`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -588,7 +568,7 @@ Sends a `POST` request to `/v1/coupons`
     pub async fn create_coupon<'a>(
         &'a self,
         body: &'a types::CreateCouponRequest,
-    ) -> Result<ResponseValue<types::CouponEnvelope>, Error<types::Error>> {
+    ) -> Result<ResponseValue<types::CouponEnvelope>, Error<ByteStream>> {
         let url = format!("{}/v1/coupons", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -616,12 +596,8 @@ Sends a `POST` request to `/v1/coupons`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -635,7 +611,7 @@ Sends a `GET` request to `/v1/coupons/{id}`
     pub async fn get_coupon<'a>(
         &'a self,
         id: &'a str,
-    ) -> Result<ResponseValue<types::CouponEnvelope>, Error<types::Error>> {
+    ) -> Result<ResponseValue<types::CouponEnvelope>, Error<ByteStream>> {
         let url = format!(
             "{}/v1/coupons/{}", self.baseurl, encode_path(& id.to_string()),
         );
@@ -664,12 +640,8 @@ Sends a `GET` request to `/v1/coupons/{id}`
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }

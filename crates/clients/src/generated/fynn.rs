@@ -83,11 +83,14 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`CouponCollection`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CouponCollection {
-        pub data: ::std::vec::Vec<Coupon>,
+        ///Coupons (see Coupon). Items are read one by one, so that one coupon PromoHub cannot read (a new enum value, an odd fixedAmount) does not break the whole list.
+        pub data: ::std::vec::Vec<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<CouponCollectionMeta>,
     }
@@ -218,6 +221,8 @@ pub mod types {
         pub percentage: ::std::option::Option<i64>,
         #[serde(rename = "type")]
         pub type_: CouponType,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`FixedAmount`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -467,7 +472,7 @@ Arguments:
         &'a self,
         limit: Option<::std::num::NonZeroU64>,
         page: Option<::std::num::NonZeroU64>,
-    ) -> Result<ResponseValue<types::CouponCollection>, Error<types::Problem>> {
+    ) -> Result<ResponseValue<types::CouponCollection>, Error<ByteStream>> {
         let url = format!("{}/coupons", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -496,12 +501,8 @@ Arguments:
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -517,7 +518,7 @@ Arguments:
     pub async fn create_coupon<'a>(
         &'a self,
         body: &'a types::CouponWrite,
-    ) -> Result<ResponseValue<types::Coupon>, Error<types::Problem>> {
+    ) -> Result<ResponseValue<types::Coupon>, Error<ByteStream>> {
         let url = format!("{}/coupons", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -544,13 +545,10 @@ Arguments:
         self.post(&result, &info).await?;
         let response = result?;
         match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
             201u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -564,7 +562,7 @@ Arguments:
     pub async fn get_coupon<'a>(
         &'a self,
         id: &'a str,
-    ) -> Result<ResponseValue<types::Coupon>, Error<types::Problem>> {
+    ) -> Result<ResponseValue<types::Coupon>, Error<ByteStream>> {
         let url = format!("{}/coupons/{}", self.baseurl, encode_path(& id.to_string()),);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -591,12 +589,8 @@ Arguments:
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -614,7 +608,7 @@ Arguments:
         &'a self,
         id: &'a str,
         body: &'a types::CouponWrite,
-    ) -> Result<ResponseValue<types::Coupon>, Error<types::Problem>> {
+    ) -> Result<ResponseValue<types::Coupon>, Error<ByteStream>> {
         let url = format!("{}/coupons/{}", self.baseurl, encode_path(& id.to_string()),);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -642,12 +636,8 @@ Arguments:
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -663,7 +653,7 @@ Arguments:
     pub async fn delete_coupon<'a>(
         &'a self,
         id: &'a str,
-    ) -> Result<ResponseValue<()>, Error<types::Problem>> {
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
         let url = format!("{}/coupons/{}", self.baseurl, encode_path(& id.to_string()),);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -672,15 +662,7 @@ Arguments:
                 ::reqwest::header::HeaderValue::from_static(Self::api_version()),
             );
         #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .delete(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
-            .headers(header_map)
-            .build()?;
+        let mut request = self.client.delete(url).headers(header_map).build()?;
         let info = OperationInfo {
             operation_id: "delete_coupon",
         };
@@ -690,12 +672,8 @@ Arguments:
         let response = result?;
         match response.status().as_u16() {
             204u16 => Ok(ResponseValue::empty(response)),
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }

@@ -814,7 +814,7 @@ Arguments:
         page: Option<i32>,
         per: Option<i32>,
         status: Option<types::Status>,
-    ) -> Result<ResponseValue<types::PromoCodeList>, Error<types::Error>> {
+    ) -> Result<ResponseValue<types::PromoCodeList>, Error<ByteStream>> {
         let url = format!("{}/v2/promo_codes", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -844,12 +844,8 @@ Arguments:
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -863,7 +859,7 @@ Sends a `POST` request to `/v2/promo_codes`
     pub async fn create_promo_code<'a>(
         &'a self,
         body: &'a types::CreatePromoCode,
-    ) -> Result<ResponseValue<types::PromoCode>, Error<types::Error>> {
+    ) -> Result<ResponseValue<types::PromoCode>, Error<ByteStream>> {
         let url = format!("{}/v2/promo_codes", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -891,12 +887,8 @@ Sends a `POST` request to `/v2/promo_codes`
         let response = result?;
         match response.status().as_u16() {
             201u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -910,7 +902,7 @@ Arguments:
     pub async fn retrieve_promo_code<'a>(
         &'a self,
         id: &'a str,
-    ) -> Result<ResponseValue<types::PromoCode>, Error<types::Error>> {
+    ) -> Result<ResponseValue<types::PromoCode>, Error<ByteStream>> {
         let url = format!(
             "{}/v2/promo_codes/{}", self.baseurl, encode_path(& id.to_string()),
         );
@@ -939,12 +931,8 @@ Arguments:
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -962,7 +950,7 @@ Arguments:
         &'a self,
         id: &'a str,
         body: &'a types::UpdatePromoCode,
-    ) -> Result<ResponseValue<types::PromoCode>, Error<types::Error>> {
+    ) -> Result<ResponseValue<types::PromoCode>, Error<ByteStream>> {
         let url = format!(
             "{}/v2/promo_codes/{}", self.baseurl, encode_path(& id.to_string()),
         );
@@ -992,12 +980,8 @@ Arguments:
         let response = result?;
         match response.status().as_u16() {
             201u16 => ResponseValue::from_response(response).await,
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
@@ -1013,7 +997,7 @@ Arguments:
     pub async fn delete_promo_code<'a>(
         &'a self,
         id: &'a str,
-    ) -> Result<ResponseValue<()>, Error<types::Error>> {
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
         let url = format!(
             "{}/v2/promo_codes/{}", self.baseurl, encode_path(& id.to_string()),
         );
@@ -1024,15 +1008,7 @@ Arguments:
                 ::reqwest::header::HeaderValue::from_static(Self::api_version()),
             );
         #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .delete(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
-            .headers(header_map)
-            .build()?;
+        let mut request = self.client.delete(url).headers(header_map).build()?;
         let info = OperationInfo {
             operation_id: "delete_promo_code",
         };
@@ -1042,12 +1018,8 @@ Arguments:
         let response = result?;
         match response.status().as_u16() {
             204u16 => Ok(ResponseValue::empty(response)),
-            400u16..=499u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16..=599u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }

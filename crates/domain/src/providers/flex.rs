@@ -10,7 +10,9 @@ use std::num::NonZeroU64;
 
 use promohub_clients::flex::{Client, types as api};
 
-use super::{ErrorBody, Gate, ProviderError, Remote, RemoteCode, RemoteSettings, classify};
+use promohub_clients::ResponseValue;
+
+use super::{ClientFailure, ErrorBody, Gate, ProviderError, Remote, RemoteCode, RemoteSettings};
 use crate::model::{Discount, Duration, PromoCode, PromoCodeStatus, Provider, Restrictions};
 
 impl ErrorBody for api::Error {
@@ -41,8 +43,10 @@ fn metadata(code: &PromoCode) -> api::Metadata {
     api::Metadata(Some(map))
 }
 
-fn err(error: promohub_clients::Error<api::Error>) -> ProviderError {
-    classify(Provider::Flex, error)
+async fn sorted<T>(
+    result: Result<ResponseValue<T>, ClientFailure>,
+) -> Result<ResponseValue<T>, ProviderError> {
+    super::sorted::<T, api::Error>(Provider::Flex, result).await
 }
 
 impl FlexAdapter {
@@ -95,10 +99,8 @@ impl FlexAdapter {
             Some(id) => id,
             None => {
                 let _permit = self.gate.pass().await;
-                self.client
-                    .create_coupon(&Self::coupon_request(code))
-                    .await
-                    .map_err(err)?
+                sorted(self.client.create_coupon(&Self::coupon_request(code)).await)
+                    .await?
                     .into_inner()
                     .coupon
                     .coupon_id
@@ -114,11 +116,8 @@ impl FlexAdapter {
             },
         };
         let _permit = self.gate.pass().await;
-        let created = self
-            .client
-            .create_promo_code(&request)
-            .await
-            .map_err(err)?
+        let created = sorted(self.client.create_promo_code(&request).await)
+            .await?
             .into_inner()
             .promo_code;
         let external_id = created.promo_code_id.ok_or_else(|| {
@@ -158,10 +157,7 @@ impl FlexAdapter {
             },
         };
         let _permit = self.gate.pass().await;
-        self.client
-            .update_promo_code(external_id, &request)
-            .await
-            .map_err(err)?;
+        sorted(self.client.update_promo_code(external_id, &request).await).await?;
         Ok(())
     }
 
@@ -169,11 +165,8 @@ impl FlexAdapter {
     /// metadata) and left without a promo code.
     pub async fn orphan_coupon(&self, code: &PromoCode) -> Result<Option<String>, ProviderError> {
         let _permit = self.gate.pass().await;
-        let coupons = self
-            .client
-            .list_coupons(Some(&code.name))
-            .await
-            .map_err(err)?
+        let coupons = sorted(self.client.list_coupons(Some(&code.name)).await)
+            .await?
             .into_inner()
             .coupons;
         Ok(coupons
@@ -192,11 +185,8 @@ impl FlexAdapter {
     /// retrieval is not documented at all).
     pub async fn list_all(&self) -> Result<Vec<RemoteCode>, ProviderError> {
         let _permit = self.gate.pass().await;
-        let codes = self
-            .client
-            .list_promo_codes(None)
-            .await
-            .map_err(err)?
+        let codes = sorted(self.client.list_promo_codes(None).await)
+            .await?
             .into_inner()
             .promo_codes;
         Ok(codes.into_iter().filter_map(remote_code).collect())

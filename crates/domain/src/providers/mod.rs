@@ -38,7 +38,9 @@ pub struct ProviderError {
     pub status: Option<u16>,
     /// The provider's own message when it gave one. Never contains the key.
     pub message: String,
-    /// What a 429 or 503 asked for in Retry-After.
+    /// The provider holds the code but refuses every change to it now (Fynn, once redeemed).
+    pub immutable: bool,
+    /// What a 429 or 503 asked for in Retry-After, capped at [`RETRY_AFTER_CAP`].
     pub retry_after: Option<Duration>,
 }
 
@@ -47,9 +49,18 @@ impl ProviderError {
         Self {
             provider,
             transient: false,
+            immutable: false,
             status: None,
             message: message.into(),
             retry_after: None,
+        }
+    }
+
+    /// The provider refuses every change to the code now; says what it still holds.
+    pub(crate) fn immutable(provider: Provider, message: impl Into<String>) -> Self {
+        Self {
+            immutable: true,
+            ..Self::permanent(provider, message)
         }
     }
 }
@@ -59,12 +70,93 @@ pub(crate) trait ErrorBody {
     fn message(&self) -> Option<String>;
 }
 
+/// What a generated client call fails with: error bodies are read raw (see openapi/*.yaml),
+/// so the status survives a body that is not the provider's JSON.
+pub(crate) type ClientFailure = ClientError<promohub_clients::whop::ByteStream>;
+
 fn is_transient_status(status: u16) -> bool {
     matches!(status, 408 | 429) || status >= 500
 }
 
+/// The longest wait a provider's `Retry-After` can impose: a larger value (or a date further
+/// away) waits this long. An hour keeps a confused or hostile provider from parking writes for
+/// days, and keeps every date computed from it far from chrono's limits.
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
+
+/// Reads `Retry-After` (RFC 9110 10.2.3): delay-seconds or an HTTP-date, capped at
+/// [`RETRY_AFTER_CAP`]. A date in the past is no wait; anything else unreadable is ignored.
+/// No arithmetic here can overflow: seconds are parsed as u64 (longer digit runs are "very
+/// long"), and dates are only compared.
+pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(match value.parse::<u64>() {
+            Ok(secs) => Duration::from_secs(secs).min(RETRY_AFTER_CAP),
+            Err(_) => RETRY_AFTER_CAP,
+        });
+    }
+    // IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") is RFC 2822 with GMT; the two obsolete
+    // forms, RFC 850 and asctime, are accepted as the RFC asks recipients to.
+    let at = chrono::DateTime::parse_from_rfc2822(value)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(value, "%A, %d-%b-%y %H:%M:%S GMT")
+                .ok()
+                .map(|d| d.and_utc())
+        })
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(value, "%a %b %e %H:%M:%S %Y")
+                .ok()
+                .map(|d| d.and_utc())
+        })?;
+    if at <= now {
+        return Some(Duration::ZERO);
+    }
+    // Both ends are valid dates, so the difference is in range; an error is "far away".
+    Some(
+        (at - now)
+            .to_std()
+            .unwrap_or(RETRY_AFTER_CAP)
+            .min(RETRY_AFTER_CAP),
+    )
+}
+
+/// The most of an error body read to find the provider's message.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+async fn read_capped(stream: promohub_clients::whop::ByteStream) -> Vec<u8> {
+    use futures::StreamExt;
+    let mut stream = stream.into_inner();
+    let mut body = Vec::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        let room = MAX_ERROR_BODY.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    body
+}
+
+/// A client call's answer, its failure sorted into permanent or transient: by HTTP status
+/// first (408, 429 and 5xx transient, every other 4xx permanent, whatever the body), then the
+/// provider's own message from its documented error body `B` when the body is one.
+pub(crate) async fn sorted<T, B: ErrorBody + serde::de::DeserializeOwned>(
+    provider: Provider,
+    result: Result<promohub_clients::ResponseValue<T>, ClientFailure>,
+) -> Result<promohub_clients::ResponseValue<T>, ProviderError> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(error) => Err(classify::<B>(provider, error).await),
+    }
+}
+
 /// Sorts a client error into permanent or transient, keeping the provider's message.
-pub(crate) fn classify<E: ErrorBody>(provider: Provider, error: ClientError<E>) -> ProviderError {
+pub(crate) async fn classify<B: ErrorBody + serde::de::DeserializeOwned>(
+    provider: Provider,
+    error: ClientFailure,
+) -> ProviderError {
     let (transient, status, message, retry_after) = match error {
         ClientError::ErrorResponse(response) => {
             let status = response.status().as_u16();
@@ -72,11 +164,11 @@ pub(crate) fn classify<E: ErrorBody>(provider: Provider, error: ClientError<E>) 
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let message = response
-                .into_inner()
-                .message()
+                .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+            let body = read_capped(response.into_inner()).await;
+            let message = serde_json::from_slice::<B>(&body)
+                .ok()
+                .and_then(|b| b.message())
                 .unwrap_or_else(|| format!("HTTP {status}"));
             (
                 is_transient_status(status),
@@ -107,8 +199,8 @@ pub(crate) fn classify<E: ErrorBody>(provider: Provider, error: ClientError<E>) 
         ClientError::ResponseBodyError(_) => {
             (true, None, "the answer was cut off".to_string(), None)
         }
-        // An answer we cannot read (an HTML error page from a proxy, say): it may well be
-        // passing, and retries are bounded.
+        // Only a success answer is parsed now (errors are read raw): the provider said yes in
+        // a body we cannot read. Passing, so a create is looked up and adopted on retry.
         ClientError::InvalidResponsePayload(_, e) => {
             (true, None, format!("unreadable answer: {e}"), None)
         }
@@ -120,6 +212,7 @@ pub(crate) fn classify<E: ErrorBody>(provider: Provider, error: ClientError<E>) 
     ProviderError {
         provider,
         transient,
+        immutable: false,
         status,
         message,
         retry_after,
@@ -297,7 +390,7 @@ impl Adapter {
             match &self.kind {
                 Kind::Flex(a) => a.push(external_id, code).await,
                 Kind::Fynn(a) => a.push(external_id, code).await,
-                Kind::Whop(a) => a.push(external_id, link.times_redeemed, code).await,
+                Kind::Whop(a) => a.push(external_id, code).await.map(|_| ()),
             }
         })
         .await
@@ -318,7 +411,11 @@ impl Adapter {
     /// The provider's live copy of `code` (same code ignoring case, not archived, and made for
     /// this code where the provider carries our id), if it has one.
     pub async fn find(&self, code: &PromoCode) -> Result<Option<Remote>, ProviderError> {
-        let all = self.list_all().await?;
+        let all = match &self.kind {
+            // The list view is enough to find a code; no need to read every coupon's detail.
+            Kind::Fynn(a) => self.measured("list", a.list_codes()).await?,
+            _ => self.list_all().await?,
+        };
         let mut matching: Vec<RemoteCode> = all
             .into_iter()
             .filter(|r| {
@@ -332,13 +429,23 @@ impl Adapter {
         Ok(matching.into_iter().next().map(|r| r.remote))
     }
 
-    /// Every code the provider holds, page by page.
+    /// Every code the provider holds, page by page; codes that cannot be read are left out
+    /// (and logged).
     pub async fn list_all(&self) -> Result<Vec<RemoteCode>, ProviderError> {
+        let (codes, skipped) = self.list_with_skipped().await?;
+        for why in skipped {
+            tracing::warn!(provider = %self.provider(), %why, "skipped a code that cannot be read");
+        }
+        Ok(codes)
+    }
+
+    /// Every code the provider holds, and a note naming each one that could not be read.
+    pub async fn list_with_skipped(&self) -> Result<(Vec<RemoteCode>, Vec<String>), ProviderError> {
         self.measured("list", async {
             match &self.kind {
-                Kind::Flex(a) => a.list_all().await,
+                Kind::Flex(a) => a.list_all().await.map(|c| (c, Vec::new())),
                 Kind::Fynn(a) => a.list_all().await,
-                Kind::Whop(a) => a.list_all().await,
+                Kind::Whop(a) => a.list_all().await.map(|c| (c, Vec::new())),
             }
         })
         .await
@@ -410,5 +517,37 @@ mod tests {
         ] {
             assert_eq!(is_transient_status(status), transient, "{status}");
         }
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_capped() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
+            .expect("date")
+            .with_timezone(&chrono::Utc);
+        let secs = |n| Some(Duration::from_secs(n));
+        assert_eq!(parse_retry_after("5", now), secs(5));
+        assert_eq!(parse_retry_after(" 120 ", now), secs(120));
+        assert_eq!(parse_retry_after("1000000000000000", now), secs(3600));
+        assert_eq!(parse_retry_after(&"9".repeat(400), now), secs(3600));
+        assert_eq!(
+            parse_retry_after("Tue, 01 Dec 2026 12:02:00 GMT", now),
+            secs(120)
+        );
+        assert_eq!(
+            parse_retry_after("Tuesday, 01-Dec-26 12:00:30 GMT", now),
+            secs(30)
+        );
+        assert_eq!(parse_retry_after("Tue Dec  1 12:00:10 2026", now), secs(10));
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            secs(3600)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            secs(0)
+        );
+        assert_eq!(parse_retry_after("-5", now), None);
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("", now), None);
     }
 }
