@@ -100,6 +100,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Default)]
 pub struct HttpMetrics {
     operations: Mutex<BTreeMap<(String, u16), Histogram>>,
+    /// Restarts of supervised background tasks, by task.
+    task_restarts: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// Distinct operation names kept apart; the rest are counted as "other".
@@ -108,6 +110,22 @@ const MAX_OPERATION_NAMES: usize = 100;
 const MAX_OPERATION_NAME_CHARS: usize = 64;
 
 impl HttpMetrics {
+    pub fn task_restarted(&self, task: &'static str) {
+        *self
+            .task_restarts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(task)
+            .or_default() += 1;
+    }
+
+    pub(crate) fn task_restarts(&self) -> BTreeMap<&'static str, u64> {
+        self.task_restarts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// `operation` is a name the document defines; None for anonymous and refused requests.
     fn record(&self, operation: Option<&str>, status: StatusCode, elapsed: Duration) {
         let operation: String = operation
@@ -163,6 +181,8 @@ pub struct AppState {
     pub tokens: Tokens,
     pub metrics: Arc<HttpMetrics>,
     pub config: Arc<HttpConfig>,
+    /// The background tasks; a required one that is down makes `/readyz` answer 503.
+    pub supervisor: crate::supervisor::Supervisor,
 }
 
 /// The whole HTTP surface of runtime.md.
@@ -650,10 +670,19 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// 200 when the database answers, 503 otherwise.
+/// 200 when the database answers and every required background task runs, 503 otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Ready"), (status = 503, description = "The database does not answer")))]
+    responses((status = 200, description = "Ready"), (status = 503, description = "The database does not answer, or a required background task (the worker) is down")))]
 async fn readyz(State(state): State<AppState>) -> Response {
+    let down = state.supervisor.down();
+    if !down.is_empty() {
+        let names: Vec<&str> = down.iter().map(|(name, _)| *name).collect();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("background task down: {}", names.join(", ")),
+        )
+            .into_response();
+    }
     match state.service.db().ping().await {
         Ok(()) => "ready".into_response(),
         Err(error) => {
@@ -790,5 +819,119 @@ mod tests {
         assert_eq!(with("application/json"), Some(JSON));
         assert_eq!(with("*/*"), Some(JSON));
         assert_eq!(with("text/plain"), None);
+    }
+
+    /// A server whose state a test builds itself, on SQLite, with no provider.
+    pub(crate) async fn test_state() -> (AppState, promohub_domain::testing::TestDb) {
+        let db = promohub_domain::testing::sqlite();
+        let connection = promohub_domain::store::connect(&db.url)
+            .await
+            .expect("database");
+        let service = promohub_domain::PromoService::new(
+            connection,
+            promohub_domain::providers::Providers::new(),
+            promohub_domain::ServiceConfig::default(),
+        );
+        let metrics = Arc::new(HttpMetrics::default());
+        let supervisor = crate::supervisor::Supervisor::new().on_restart({
+            let metrics = metrics.clone();
+            move |task| metrics.task_restarted(task)
+        });
+        let state = AppState {
+            schema: crate::schema::build(service.clone()),
+            service,
+            tokens: Tokens::parse("write:test-token-0001").expect("tokens"),
+            metrics,
+            config: Arc::new(HttpConfig::default()),
+            supervisor,
+        };
+        (state, db)
+    }
+
+    /// Serves `state` on an ephemeral port; the base URL.
+    pub(crate) async fn serve_test(state: AppState) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let app = router(state, &[]);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        base
+    }
+
+    /// Fault injection over real HTTP: a required task that fails while `failing` is set is
+    /// restarted, `/readyz` answers 503 while it is down, `/metrics` counts the restarts.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_required_task_down_makes_readyz_503_until_it_runs_again() {
+        use std::sync::atomic::AtomicBool;
+        let (state, _db) = test_state().await;
+        let supervisor = state.supervisor.clone();
+        let base = serve_test(state).await;
+        let http = reqwest::Client::new();
+        let status = |path: &'static str| {
+            let http = http.clone();
+            let base = base.clone();
+            async move {
+                let response = http
+                    .get(format!("{base}{path}"))
+                    .send()
+                    .await
+                    .expect("request");
+                (
+                    response.status().as_u16(),
+                    response.text().await.expect("text"),
+                )
+            }
+        };
+        assert_eq!(status("/readyz").await.0, 200);
+        let failing = Arc::new(AtomicBool::new(true));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let backoff = crate::supervisor::Backoff {
+            initial: Duration::from_millis(300),
+            max: Duration::from_millis(300),
+        };
+        let task = {
+            let failing = failing.clone();
+            let stopped_inner = stopped.clone();
+            supervisor.spawn("faulty", true, backoff, stopped, move || {
+                let failing = failing.load(Ordering::SeqCst);
+                let mut stopped = stopped_inner.clone();
+                async move {
+                    assert!(!failing, "injected fault");
+                    let _ = stopped.wait_for(|s| *s).await;
+                    Ok(())
+                }
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (code, body) = loop {
+            let (code, body) = status("/readyz").await;
+            if code == 503 {
+                break (code, body);
+            }
+            assert!(Instant::now() < deadline, "readyz never said 503");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!(code, 503);
+        assert!(body.contains("faulty"), "{body}");
+        failing.store(false, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while status("/readyz").await.0 != 200 {
+            assert!(Instant::now() < deadline, "readyz never recovered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (_, metrics) = status("/metrics").await;
+        let restarts: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("promohub_task_restarts_total{task=\"faulty\"} "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no restart counter: {metrics}"));
+        assert!(restarts >= 1, "{metrics}");
+        assert!(
+            metrics.contains("promohub_task_up{task=\"faulty\"} 1"),
+            "{metrics}"
+        );
+        stop.send(true).expect("stop");
+        task.await.expect("supervisor ends");
     }
 }

@@ -6,6 +6,7 @@ pub mod http;
 pub mod limits;
 mod metrics;
 pub mod schema;
+pub mod supervisor;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -81,16 +82,37 @@ pub async fn serve(
     }
     let service = PromoService::new(db, providers, config.service.clone());
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let metrics = Arc::new(http::HttpMetrics::default());
+    let supervisor = supervisor::Supervisor::new().on_restart({
+        let metrics = metrics.clone();
+        move |task| metrics.task_restarted(task)
+    });
+    // The worker drains the outbox and runs the periodic sync: required for readiness.
     let worker = {
         let service = service.clone();
-        tokio::spawn(async move { service.run_worker(worker_stopped).await })
+        let stopped = worker_stopped.clone();
+        supervisor.spawn(
+            "worker",
+            true,
+            supervisor::Backoff::default(),
+            worker_stopped,
+            move || {
+                let service = service.clone();
+                let stopped = stopped.clone();
+                async move {
+                    service.run_worker(stopped).await;
+                    Ok(())
+                }
+            },
+        )
     };
     let state = AppState {
         schema: schema::build(service.clone()),
         service,
         tokens,
-        metrics: Arc::new(http::HttpMetrics::default()),
+        metrics,
         config: Arc::new(config.http.clone()),
+        supervisor,
     };
     let app = http::router(state, &config.cors_origins);
     tracing::info!(

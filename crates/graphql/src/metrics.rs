@@ -44,6 +44,28 @@ pub async fn render(state: &AppState) -> String {
         );
     }
 
+    out.push_str("# HELP promohub_task_restarts_total Restarts of supervised background tasks after a panic, an error or an early end.\n");
+    out.push_str("# TYPE promohub_task_restarts_total counter\n");
+    let restarts = state.metrics.task_restarts();
+    for status in state.supervisor.statuses() {
+        let n = restarts.get(status.name).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "promohub_task_restarts_total{{task=\"{}\"}} {n}",
+            status.name
+        );
+    }
+    out.push_str("# HELP promohub_task_up Whether a supervised background task is running (1) or waiting to restart (0).\n");
+    out.push_str("# TYPE promohub_task_up gauge\n");
+    for status in state.supervisor.statuses() {
+        let _ = writeln!(
+            out,
+            "promohub_task_up{{task=\"{}\"}} {}",
+            status.name,
+            u8::from(status.running)
+        );
+    }
+
     let snapshot = state.service.providers().metrics().snapshot();
     out.push_str("# HELP promohub_provider_calls_total Provider calls by operation and outcome (ok, transient, permanent).\n");
     out.push_str("# TYPE promohub_provider_calls_total counter\n");
