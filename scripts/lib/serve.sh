@@ -1,5 +1,5 @@
 # Sourced by the scripts beside it. `serve_promohub BINARY WORK` starts BINARY in WORK on a free
-# port of 127.0.0.1 with a fresh SQLite file and a random write token (demo providers), waits
+# port of 127.0.0.1 with a fresh SQLite file and a random write token in demo mode (`promohub demo`: in-process provider sandboxes), waits
 # until it answers, and sets `pid`, `url` (http://127.0.0.1:PORT) and `token`. The caller stops
 # it: `kill "$pid"` (an EXIT trap). Any further arguments are VAR=value settings that replace
 # those defaults (e.g. DATABASE_URL=postgres://..., or PROMOHUB_API_TOKENS and then `token` is
@@ -10,7 +10,7 @@ serve_promohub() {
   token="promohub-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   (cd "$work" && exec env PROMOHUB_LISTEN="127.0.0.1:0" \
     DATABASE_URL="sqlite://$work/promohub.db?mode=rwc" PROMOHUB_API_TOKENS="write:$token" \
-    RUST_LOG=warn "$@" "$binary" serve >"$work/server.log" 2>"$work/server.err") &
+    RUST_LOG=warn "$@" "$binary" demo >"$work/server.log" 2>"$work/server.err") &
   pid=$!
   url=""
   for _ in $(seq 400); do

@@ -1,4 +1,5 @@
-//! Configuration from the environment (runtime.md), with demo mode for a newcomer.
+//! Configuration from the environment (runtime.md), with demo mode for a newcomer who asks for
+//! it (`promohub demo` or `PROMOHUB_DEMO=1`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,6 +18,9 @@ pub struct Config {
     pub database_url: String,
     /// None: demo mode makes one (only when no provider is configured).
     pub tokens: Option<Tokens>,
+    /// Demo mode was asked for (`promohub demo`, `PROMOHUB_DEMO=1`): providers are in-process
+    /// sandboxes. Refused when a provider is configured.
+    pub demo: bool,
     pub providers: Vec<(Provider, ProviderConfig)>,
     pub service: promohub_domain::ServiceConfig,
     pub cors_origins: Vec<String>,
@@ -91,6 +95,7 @@ impl Config {
             .transpose()?;
         let timeout = Duration::from_millis(number("PROMOHUB_PROVIDER_TIMEOUT_MS", 10_000u64)?);
         let mut providers = Vec::new();
+        let mut missing = Vec::new();
         for (provider, prefix) in [
             (Provider::Flex, "FLEX"),
             (Provider::Fynn, "FYNN"),
@@ -101,7 +106,18 @@ impl Config {
             let (url, key) = match (url, key) {
                 (None, None) => continue,
                 (Some(url), Some(key)) => (url, key),
-                _ => bail!("set both {prefix}_API_URL and {prefix}_API_KEY, or neither"),
+                (Some(_), None) => {
+                    missing.push(format!(
+                        "{prefix}_API_KEY (because {prefix}_API_URL is set)"
+                    ));
+                    continue;
+                }
+                (None, Some(_)) => {
+                    missing.push(format!(
+                        "{prefix}_API_URL (because {prefix}_API_KEY is set)"
+                    ));
+                    continue;
+                }
             };
             // Whop documents 100 requests per 10 s; the others document no limit.
             let default_limit = (provider == Provider::Whop).then_some("100/10s");
@@ -123,6 +139,17 @@ impl Config {
                 },
             ));
         }
+        if !missing.is_empty() {
+            bail!(
+                "a provider is half configured: set {}, or unset its other variable",
+                missing.join(", ")
+            );
+        }
+        let demo = match env("PROMOHUB_DEMO").as_deref().map(str::trim) {
+            None | Some("0" | "false" | "no") => false,
+            Some("1" | "true" | "yes") => true,
+            Some(other) => bail!("PROMOHUB_DEMO must be 1 or 0, not {other:?}"),
+        };
         let defaults = promohub_domain::ServiceConfig::default();
         let sync_secs: u64 = number("PROMOHUB_SYNC_INTERVAL_SECS", 300)?;
         let service = promohub_domain::ServiceConfig {
@@ -143,6 +170,7 @@ impl Config {
             listen,
             database_url,
             tokens,
+            demo,
             providers,
             service,
             cors_origins,
@@ -150,8 +178,26 @@ impl Config {
         })
     }
 
-    /// Demo mode: nothing configured. Never when any provider is.
+    /// Demo mode: asked for, and never when any provider is configured (`check` refuses that).
     pub fn is_demo(&self) -> bool {
-        self.providers.is_empty()
+        self.demo && self.providers.is_empty()
+    }
+
+    /// Refuses to start without providers unless demo mode was asked for, and refuses demo
+    /// mode beside a configured provider.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.demo && !self.providers.is_empty() {
+            let names: Vec<&str> = self.providers.iter().map(|(p, _)| p.as_str()).collect();
+            bail!(
+                "demo mode (promohub demo, PROMOHUB_DEMO=1) runs sandboxes in place of the providers and never beside a configured one, but {} is configured: unset its *_API_URL and *_API_KEY, or run `promohub serve` without PROMOHUB_DEMO",
+                names.join(", ")
+            );
+        }
+        if !self.demo && self.providers.is_empty() {
+            bail!(
+                "no provider is configured: set FLEX_API_URL and FLEX_API_KEY (or FYNN_..., WHOP_...), or run `promohub demo` (or set PROMOHUB_DEMO=1) to try PromoHub with in-process provider sandboxes"
+            );
+        }
+        Ok(())
     }
 }

@@ -24,8 +24,9 @@ struct Demo {
     _sandbox: RunningSandbox,
 }
 
-/// Demo mode: the providers are sandboxes in this process, and a development token is made
-/// when none is configured. Loud, on purpose.
+/// Demo mode (asked for with `promohub demo` or `PROMOHUB_DEMO=1`): the providers are
+/// sandboxes in this process, and a development token is made when none is configured. Loud,
+/// on purpose.
 async fn start_demo(config: &mut Config) -> anyhow::Result<Demo> {
     let sandbox = RunningSandbox::start(SandboxConfig::default()).await?;
     for (provider, emulated) in [
@@ -47,9 +48,9 @@ async fn start_demo(config: &mut Config) -> anyhow::Result<Demo> {
     };
     let bar = "=".repeat(78);
     println!(
-        "{bar}\n DEMO MODE: no provider is configured, so Flex, Fynn and Whop are SANDBOXES\n \
+        "{bar}\n DEMO MODE (asked for): Flex, Fynn and Whop are SANDBOXES\n \
          running inside this process at {} (control API: {}/_sandbox).\n \
-         Nothing reaches a real payment provider. Set FLEX_API_URL/FLEX_API_KEY (etc.) for real ones.\n \
+         Nothing reaches a real payment provider. For real ones: FLEX_API_URL/FLEX_API_KEY (etc.) and `promohub serve`.\n \
          {token_line}\n{bar}",
         sandbox.url(),
         sandbox.url()
@@ -65,6 +66,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    config.check()?;
     let demo = if config.is_demo() {
         Some(start_demo(&mut config).await?)
     } else {

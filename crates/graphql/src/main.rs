@@ -18,8 +18,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server (the default). With no provider configured: demo mode.
+    /// Run the server (the default). Needs at least one provider configured.
     Serve,
+    /// Run the server in demo mode: Flex, Fynn and Whop are sandboxes inside the process, and a
+    /// development token is printed when PROMOHUB_API_TOKENS is unset. Same as PROMOHUB_DEMO=1.
+    /// Refused when a provider is configured.
+    Demo,
     /// Print the GraphQL schema (SDL) the server serves.
     Schema,
     /// Run the database migrations of DATABASE_URL and exit.
@@ -37,8 +41,12 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let config = Config::from_env()?;
+        command @ (Command::Serve | Command::Demo) => {
+            let mut config = Config::from_env()?;
+            if matches!(command, Command::Demo) {
+                config.demo = true;
+            }
+            config.check()?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -56,7 +64,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Sync => {
             let config = Config::from_env()?;
-            anyhow::ensure!(!config.is_demo(), "no provider is configured");
+            anyhow::ensure!(
+                !config.providers.is_empty(),
+                "no provider is configured: set FLEX_API_URL and FLEX_API_KEY (or FYNN_..., WHOP_...)"
+            );
             let db = promohub_domain::store::connect(&config.database_url).await?;
             let mut providers = promohub_domain::providers::Providers::new();
             for (provider, provider_config) in &config.providers {

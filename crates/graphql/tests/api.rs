@@ -55,6 +55,7 @@ impl TestServer {
             listen: "127.0.0.1:0".parse().expect("address"),
             database_url: db.url.clone(),
             tokens: Some(Tokens::parse(&format!("write:{WRITER},read:{READER}")).expect("tokens")),
+            demo: false,
             providers,
             service: ServiceConfig {
                 retry_base: Duration::from_millis(20),
@@ -773,12 +774,13 @@ async fn the_rest_routes_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_mode_serves_sandboxes_when_nothing_is_configured() {
+async fn demo_mode_serves_sandboxes_when_asked_for() {
     let db = promohub_domain::testing::sqlite();
     let config = Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         database_url: db.url.clone(),
         tokens: Some(Tokens::parse(&format!("write:{WRITER}")).expect("tokens")),
+        demo: true,
         providers: Vec::new(),
         service: ServiceConfig {
             sync_interval: None,
@@ -809,6 +811,54 @@ async fn demo_mode_serves_sandboxes_when_nothing_is_configured() {
         .await;
     assert_eq!(created["createPromoCode"]["userErrors"], json!([]));
     server.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_providers_or_demo_the_server_refuses_to_start() {
+    let db = promohub_domain::testing::sqlite();
+    let base = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: db.url.clone(),
+        tokens: Some(Tokens::parse(&format!("write:{WRITER}")).expect("tokens")),
+        demo: false,
+        providers: Vec::new(),
+        service: ServiceConfig::default(),
+        cors_origins: Vec::new(),
+        http: Default::default(),
+    };
+    let start = |config: Config| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("port");
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            promohub_graphql::serve(config, listener, std::future::pending()),
+        )
+        .await
+        .expect("refused at once")
+        .expect_err("refused")
+        .to_string()
+    };
+    let error = start(base.clone()).await;
+    assert!(error.contains("no provider is configured"), "{error}");
+    assert!(error.contains("promohub demo"), "{error}");
+    // Demo mode is never what happens beside a configured provider.
+    let sandbox = RunningSandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
+    let error = start(Config {
+        demo: true,
+        providers: vec![(
+            Provider::Whop,
+            ProviderConfig::new(
+                sandbox.base_url(Emulated::Whop),
+                sandbox.key(Emulated::Whop),
+            ),
+        )],
+        ..base
+    })
+    .await;
+    assert!(error.contains("WHOP is configured"), "{error}");
 }
 
 /// The error code and the limit named by a refused request.
