@@ -78,6 +78,20 @@ fn http_from_env() -> anyhow::Result<HttpConfig> {
             "PROMOHUB_SHUTDOWN_GRACE_SECS",
             http.shutdown_grace.as_secs(),
         )?),
+        metrics: crate::http::MetricsConfig {
+            token: env("PROMOHUB_METRICS_TOKEN"),
+            listen: env("PROMOHUB_METRICS_LISTEN")
+                .map(|a| {
+                    a.trim().parse().map_err(|_| {
+                        anyhow!("PROMOHUB_METRICS_LISTEN must be address:port, e.g. 127.0.0.1:9090")
+                    })
+                })
+                .transpose()?,
+            max_operation_names: positive(
+                "PROMOHUB_METRICS_MAX_OPERATIONS",
+                http.metrics.max_operation_names,
+            )?,
+        },
     })
 }
 

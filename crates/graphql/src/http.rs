@@ -6,8 +6,8 @@
 //! Accept and answers 4xx where the spec asks for it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
@@ -17,7 +17,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use promohub_domain::metrics::{Histogram, LATENCY_BUCKETS};
 use serde_json::{Value, json};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -25,6 +24,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 
 use crate::limits::{LimitExceeded, RequestLimits};
+pub use crate::metrics::HttpMetrics;
 use crate::schema::{Caller, PromoHubSchema};
 
 /// Bodies above this are refused with 413.
@@ -96,64 +96,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Requests and latency per GraphQL operation.
-#[derive(Default)]
-pub struct HttpMetrics {
-    operations: Mutex<BTreeMap<(String, u16), Histogram>>,
-    /// Restarts of supervised background tasks, by task.
-    task_restarts: Mutex<BTreeMap<&'static str, u64>>,
-}
-
-/// Distinct operation names kept apart; the rest are counted as "other".
-const MAX_OPERATION_NAMES: usize = 100;
-/// Longer operation names are cut to this many characters.
-const MAX_OPERATION_NAME_CHARS: usize = 64;
-
-impl HttpMetrics {
-    pub fn task_restarted(&self, task: &'static str) {
-        *self
-            .task_restarts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(task)
-            .or_default() += 1;
-    }
-
-    pub(crate) fn task_restarts(&self) -> BTreeMap<&'static str, u64> {
-        self.task_restarts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    /// `operation` is a name the document defines; None for anonymous and refused requests.
-    fn record(&self, operation: Option<&str>, status: StatusCode, elapsed: Duration) {
-        let operation: String = operation
-            .unwrap_or("anonymous")
-            .chars()
-            .take(MAX_OPERATION_NAME_CHARS)
-            .collect();
-        let mut operations = self
-            .operations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let known = operations.keys().any(|(name, _)| *name == operation);
-        let name = if known || operations.len() < MAX_OPERATION_NAMES {
-            operation
-        } else {
-            "other".to_string()
-        };
-        let histogram = operations.entry((name, status.as_u16())).or_default();
-        for (bound, count) in LATENCY_BUCKETS.iter().zip(histogram.buckets.iter_mut()) {
-            if elapsed.as_secs_f64() <= *bound {
-                *count += 1;
-            }
-        }
-        histogram.count += 1;
-        histogram.sum_seconds += elapsed.as_secs_f64();
-    }
-}
-
 /// How the HTTP layer bounds a request (runtime.md lists each variable).
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -162,6 +104,29 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// After SIGTERM, how long requests in flight may take before the server exits anyway.
     pub shutdown_grace: Duration,
+    /// Who may read `/metrics`, and where.
+    pub metrics: MetricsConfig,
+}
+
+/// `/metrics`: an optional scrape token, an optional listener of its own, the label bound.
+#[derive(Clone, Debug)]
+pub struct MetricsConfig {
+    /// `PROMOHUB_METRICS_TOKEN`: when set, a scrape needs `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// `PROMOHUB_METRICS_LISTEN`: when set, `/metrics` is served there only, not beside the API.
+    pub listen: Option<std::net::SocketAddr>,
+    /// `PROMOHUB_METRICS_MAX_OPERATIONS`: distinct operation names kept apart.
+    pub max_operation_names: usize,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            token: None,
+            listen: None,
+            max_operation_names: crate::metrics::DEFAULT_MAX_OPERATION_NAMES,
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -170,6 +135,7 @@ impl Default for HttpConfig {
             limits: RequestLimits::default(),
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -186,13 +152,17 @@ pub struct AppState {
 }
 
 /// The whole HTTP surface of runtime.md.
+/// `/metrics` is on it unless `PROMOHUB_METRICS_LISTEN` gives it a listener of its own.
 pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(openapi));
+    if state.config.metrics.listen.is_none() {
+        router = router.route("/metrics", get(metrics));
+    }
+    let mut router = router
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
     let origins: Vec<HeaderValue> = cors_origins
@@ -225,6 +195,13 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// `/metrics` alone, for `PROMOHUB_METRICS_LISTEN`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state)
 }
 
 /// Which media type to answer in, from Accept; None when the client accepts neither.
@@ -692,10 +669,26 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus text format.
+/// Prometheus text format. With `PROMOHUB_METRICS_TOKEN` set, it needs that bearer token.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Metrics in Prometheus text format", content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> Response {
+    responses((status = 200, description = "Metrics in Prometheus text format", content_type = "text/plain"),
+              (status = 401, description = "PROMOHUB_METRICS_TOKEN is set and the request does not carry it")))]
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !given.is_some_and(|given| constant_time_eq(token.as_bytes(), given.as_bytes())) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "send Authorization: Bearer <PROMOHUB_METRICS_TOKEN>",
+            )
+                .into_response();
+        }
+    }
     let text = crate::metrics::render(&state).await;
     (
         [(
@@ -705,16 +698,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
-}
-
-impl AppState {
-    pub(crate) fn operations(&self) -> BTreeMap<(String, u16), Histogram> {
-        self.metrics
-            .operations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
 }
 
 #[derive(OpenApi)]
@@ -832,7 +815,7 @@ mod tests {
             promohub_domain::providers::Providers::new(),
             promohub_domain::ServiceConfig::default(),
         );
-        let metrics = Arc::new(HttpMetrics::default());
+        let metrics = Arc::new(HttpMetrics::new(100, service.providers().metrics()));
         let supervisor = crate::supervisor::Supervisor::new().on_restart({
             let metrics = metrics.clone();
             move |task| metrics.task_restarted(task)

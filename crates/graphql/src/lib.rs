@@ -4,7 +4,7 @@
 pub mod config;
 pub mod http;
 pub mod limits;
-mod metrics;
+pub mod metrics;
 pub mod schema;
 pub mod supervisor;
 
@@ -60,13 +60,35 @@ async fn start_demo(config: &mut Config) -> anyhow::Result<Demo> {
 }
 
 /// Runs the server on `listener` until `shutdown` resolves: migrations, the worker, the API.
-/// In-flight requests finish before it returns.
+/// In-flight requests finish before it returns. `/metrics` gets a listener of its own when
+/// `PROMOHUB_METRICS_LISTEN` is set.
 pub async fn serve(
-    mut config: Config,
+    config: Config,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let metrics_listener =
+        match config.http.metrics.listen {
+            Some(address) => Some(tokio::net::TcpListener::bind(address).await.with_context(
+                || format!("cannot listen on {address} (PROMOHUB_METRICS_LISTEN)"),
+            )?),
+            None => None,
+        };
+    serve_with(config, listener, metrics_listener, shutdown).await
+}
+
+/// [`serve`] with the metrics listener given (when `config.http.metrics.listen` is set).
+pub async fn serve_with(
+    mut config: Config,
+    listener: tokio::net::TcpListener,
+    metrics_listener: Option<tokio::net::TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     config.check()?;
+    anyhow::ensure!(
+        metrics_listener.is_some() == config.http.metrics.listen.is_some(),
+        "a metrics listener goes with PROMOHUB_METRICS_LISTEN"
+    );
     let demo = if config.is_demo() {
         Some(start_demo(&mut config).await?)
     } else {
@@ -84,7 +106,10 @@ pub async fn serve(
     }
     let service = PromoService::new(db, providers, config.service.clone());
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-    let metrics = Arc::new(http::HttpMetrics::default());
+    let metrics = Arc::new(http::HttpMetrics::new(
+        config.http.metrics.max_operation_names,
+        service.providers().metrics(),
+    ));
     let supervisor = supervisor::Supervisor::new().on_restart({
         let metrics = metrics.clone();
         move |task| metrics.task_restarted(task)
@@ -116,7 +141,7 @@ pub async fn serve(
         config: Arc::new(config.http.clone()),
         supervisor,
     };
-    let app = http::router(state, &config.cors_origins);
+    let app = http::router(state.clone(), &config.cors_origins);
     tracing::info!(
         address = %listener.local_addr()?,
         database = %promohub_domain::store::redact_url(&config.database_url),
@@ -128,6 +153,24 @@ pub async fn serve(
     // so a stuck request cannot hold a deploy forever.
     let grace = config.http.shutdown_grace;
     let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
+    let metrics_server = match metrics_listener {
+        Some(metrics_listener) => {
+            println!(
+                "promohub metrics on http://{}/metrics",
+                metrics_listener.local_addr()?
+            );
+            let mut stop = on_signal.clone();
+            let app = http::metrics_router(state);
+            Some(tokio::spawn(async move {
+                axum::serve(metrics_listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await
+            }))
+        }
+        None => None,
+    };
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = signalled.send(true);
@@ -143,6 +186,9 @@ pub async fn serve(
         }
     }
     let _ = stop_worker.send(true);
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
     drop(demo);
     tracing::info!("promohub stopped");

@@ -9,7 +9,7 @@ use promohub_domain::providers::ProviderConfig;
 use promohub_domain::testing::TestDb;
 use promohub_domain::{Provider, ServiceConfig};
 use promohub_graphql::Config;
-use promohub_graphql::http::{HttpConfig, Tokens};
+use promohub_graphql::http::{HttpConfig, MetricsConfig, Tokens};
 use promohub_graphql::limits::RequestLimits;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, RunningSandbox, SandboxConfig};
 use serde_json::{Value, json};
@@ -859,6 +859,186 @@ async fn without_providers_or_demo_the_server_refuses_to_start() {
     })
     .await;
     assert!(error.contains("WHOP is configured"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_scrape_token_when_one_is_set() {
+    const SCRAPE: &str = "scrape-token-0001";
+    let server = TestServer::start_with(
+        promohub_domain::testing::sqlite(),
+        HttpConfig {
+            metrics: MetricsConfig {
+                token: Some(SCRAPE.into()),
+                ..MetricsConfig::default()
+            },
+            ..HttpConfig::default()
+        },
+    )
+    .await;
+    let scrape = |token: Option<&'static str>| {
+        let server = &server;
+        async move {
+            let mut request = server.http.get(server.url("/metrics"));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.expect("request");
+            (
+                response.status().as_u16(),
+                response.text().await.expect("text"),
+            )
+        }
+    };
+    assert_eq!(scrape(None).await.0, 401);
+    assert_eq!(
+        scrape(Some(WRITER)).await.0,
+        401,
+        "an API token is not the scrape token"
+    );
+    assert_eq!(scrape(Some("scrape-token-0002")).await.0, 401);
+    let (status, text) = scrape(Some(SCRAPE)).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("promohub_outbox_depth 0"), "{text}");
+    assert!(!text.contains(SCRAPE), "{text}");
+    server.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_have_a_listener_of_their_own() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let listen: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    let server = TestServer::start_with(
+        promohub_domain::testing::sqlite(),
+        HttpConfig {
+            metrics: MetricsConfig {
+                listen: Some(listen),
+                ..MetricsConfig::default()
+            },
+            ..HttpConfig::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        server.get("/metrics").await.expect("request").status(),
+        404,
+        "not beside the API"
+    );
+    server
+        .http
+        .post(server.url("/graphql"))
+        .bearer_auth(WRITER)
+        .json(&json!({ "query": "query Listed { providers { provider } }", "operationName": "Listed" }))
+        .send()
+        .await
+        .expect("request");
+    let response = server
+        .http
+        .get(format!("http://{listen}/metrics"))
+        .send()
+        .await
+        .expect("metrics listener");
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("text");
+    assert!(
+        text.contains(
+            "promohub_graphql_request_duration_seconds_count{operation=\"Listed\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    server.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operation_labels_stay_bounded_and_provider_metrics_keep_their_names() {
+    let server = TestServer::start_with(
+        promohub_domain::testing::sqlite(),
+        HttpConfig {
+            metrics: MetricsConfig {
+                max_operation_names: 3,
+                ..MetricsConfig::default()
+            },
+            ..HttpConfig::default()
+        },
+    )
+    .await;
+    let long = format!("L{}", "x".repeat(200));
+    let mut names: Vec<String> = (1..=5).map(|i| format!("Named{i}")).collect();
+    names.push(long.clone());
+    for name in &names {
+        let response = server
+            .http
+            .post(server.url("/graphql"))
+            .bearer_auth(WRITER)
+            .json(
+                &json!({ "query": format!("query {name} {{ providers {{ provider }} }}"),
+                           "operationName": name }),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+    }
+    // A name the document does not define is never a label.
+    let _ = server
+        .http
+        .post(server.url("/graphql"))
+        .bearer_auth(WRITER)
+        .json(&json!({ "query": "query Real { providers { provider } }", "operationName": "Invented" }))
+        .send()
+        .await
+        .expect("request");
+    let created = server
+        .write(
+            &create_mutation(),
+            json!({ "input": { "code": "METRICS1", "discount": { "type": "PERCENTAGE", "percentOff": 10 },
+                               "providers": ["WHOP"] } }),
+        )
+        .await;
+    assert_eq!(created["createPromoCode"]["userErrors"], json!([]));
+    let text = server
+        .get("/metrics")
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("text");
+    let operations: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("promohub_graphql_request_duration_seconds_count{operation=\"")
+        })
+        .filter_map(|l| l.split('"').next())
+        .collect();
+    assert_eq!(
+        operations,
+        ["Named1", "Named2", "Named3", "other"]
+            .into_iter()
+            .collect(),
+        "{text}"
+    );
+    assert!(!text.contains("Invented"), "{text}");
+    assert!(
+        !text.contains(&long[..65]),
+        "names are cut to 64 characters"
+    );
+    assert!(
+        text.contains(
+            "promohub_provider_calls_total{provider=\"WHOP\",operation=\"create\",outcome=\"ok\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("promohub_provider_call_duration_seconds_count{provider=\"WHOP\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("promohub_provider_links{provider=\"WHOP\",state=\"SYNCED\"} 1"),
+        "{text}"
+    );
+    server.stop().await.expect("stops");
 }
 
 /// The error code and the limit named by a refused request.
