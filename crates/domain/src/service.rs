@@ -95,6 +95,8 @@ pub struct PromoService {
     pub(crate) config: ServiceConfig,
     /// Wakes the background worker when a write is left for it.
     pub(crate) wake: Arc<tokio::sync::Notify>,
+    /// Held while a sync from providers runs in this process (see `sync_from_providers_alone`).
+    pub(crate) sync_running: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What came back from writing one provider.
@@ -165,7 +167,18 @@ impl PromoService {
             providers: Arc::new(providers),
             config,
             wake: Arc::new(tokio::sync::Notify::new()),
+            sync_running: Arc::new(tokio::sync::Mutex::new(())),
         }
+    }
+
+    /// `sync_from_providers`, unless one is already running in this process (a caller's or the
+    /// periodic one): then None at once, without waiting.
+    pub async fn sync_from_providers_alone(
+        &self,
+        provider: Option<crate::model::Provider>,
+    ) -> Option<Result<crate::sync::SyncReport, crate::error::ServiceError>> {
+        let _running = self.sync_running.try_lock().ok()?;
+        Some(self.sync_from_providers(provider).await)
     }
 
     pub fn db(&self) -> &DatabaseConnection {

@@ -78,6 +78,14 @@ fn http_from_env() -> anyhow::Result<HttpConfig> {
             "PROMOHUB_SHUTDOWN_GRACE_SECS",
             http.shutdown_grace.as_secs(),
         )?),
+        max_concurrent_requests: positive(
+            "PROMOHUB_MAX_CONCURRENT_REQUESTS",
+            http.max_concurrent_requests,
+        )?,
+        header_read_timeout: Duration::from_millis(positive(
+            "PROMOHUB_HEADER_READ_TIMEOUT_MS",
+            u64::try_from(http.header_read_timeout.as_millis()).unwrap_or(u64::MAX),
+        )?),
         metrics: crate::http::MetricsConfig {
             token: env("PROMOHUB_METRICS_TOKEN"),
             listen: env("PROMOHUB_METRICS_LISTEN")

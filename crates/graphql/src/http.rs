@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -19,6 +18,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
@@ -106,6 +106,10 @@ pub struct HttpConfig {
     pub shutdown_grace: Duration,
     /// Who may read `/metrics`, and where.
     pub metrics: MetricsConfig,
+    /// Requests handled at once on the API listener; more are answered 503 at once.
+    pub max_concurrent_requests: usize,
+    /// A connection that has not sent a whole request head within this is closed.
+    pub header_read_timeout: Duration,
 }
 
 /// `/metrics`: an optional scrape token, an optional listener of its own, the label bound.
@@ -136,6 +140,8 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
             metrics: MetricsConfig::default(),
+            max_concurrent_requests: 256,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -162,8 +168,20 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     if state.config.metrics.listen.is_none() {
         router = router.route("/metrics", get(metrics));
     }
+    let limit = Arc::new(tokio::sync::Semaphore::new(
+        state.config.max_concurrent_requests.max(1),
+    ));
     let mut router = router
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Before any handler, so before auth: a declared body over the limit is answered 413
+        // unread, and a request past the concurrency limit 503 at once.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let limit = limit.clone();
+                async move { concurrency_limit(&limit, request, next).await }
+            },
+        ))
         .with_state(state);
     let origins: Vec<HeaderValue> = cors_origins
         .iter()
@@ -195,6 +213,27 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Answers 503 with Retry-After at once when `PROMOHUB_MAX_CONCURRENT_REQUESTS` requests are
+/// being handled; `/healthz` is never refused (a busy process is alive).
+async fn concurrency_limit(
+    limit: &Arc<tokio::sync::Semaphore>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
+    let Ok(_permit) = limit.clone().try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            "too many requests in flight (PROMOHUB_MAX_CONCURRENT_REQUESTS): try again",
+        )
+            .into_response();
+    };
+    next.run(request).await
 }
 
 /// `/metrics` alone, for `PROMOHUB_METRICS_LISTEN`.
@@ -345,6 +384,25 @@ async fn execute(
     }
     // Only a name the document defines becomes a metrics label.
     let operation = operation_label(&document, request.operation_name.as_deref());
+    let syncs = root_field_count(
+        &document,
+        request.operation_name.as_deref(),
+        ONCE_PER_REQUEST,
+    );
+    if syncs > 1 {
+        let status = request_error_status(media);
+        state
+            .metrics
+            .record(operation.as_deref(), status, started.elapsed());
+        return request_error(
+            status,
+            media,
+            &format!(
+                "{ONCE_PER_REQUEST} may be selected once per request, and this one selects it {syncs} times (aliases and fragments count): send one"
+            ),
+            "ONCE_PER_REQUEST",
+        );
+    }
     let is_mutation = selects_mutation(&document.operations, request.operation_name.as_deref());
     if over_get && is_mutation {
         let mut response = request_error(
@@ -447,6 +505,64 @@ fn operation_label(document: &ExecutableDocument, requested: Option<&str>) -> Op
         .then(|| requested.to_string())
 }
 
+/// The root field that may appear once per request: a sync pages through every provider.
+const ONCE_PER_REQUEST: &str = "syncFromProviders";
+
+/// How often the operation that runs selects root field `field`, through aliases, inline
+/// fragments and fragment spreads (each fragment expanded once per spread, cycles cut).
+fn root_field_count(document: &ExecutableDocument, name: Option<&str>, field: &str) -> usize {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn count(
+        document: &ExecutableDocument,
+        set: &SelectionSet,
+        field: &str,
+        path: &mut Vec<String>,
+    ) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => usize::from(f.node.name.node.as_str() == field),
+                Selection::InlineFragment(inline) => {
+                    count(document, &inline.node.selection_set.node, field, path)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.to_string();
+                    if path.contains(&name) {
+                        return 0;
+                    }
+                    let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node)
+                    else {
+                        return 0;
+                    };
+                    path.push(name);
+                    let n = count(document, &fragment.node.selection_set.node, field, path);
+                    path.pop();
+                    n
+                }
+            })
+            .sum()
+    }
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, op)| op),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation
+        .filter(|op| op.node.ty == OperationType::Mutation)
+        .map_or(0, |op| {
+            count(
+                document,
+                &op.node.selection_set.node,
+                field,
+                &mut Vec::new(),
+            )
+        })
+}
+
 fn selects_mutation(operations: &DocumentOperations, name: Option<&str>) -> bool {
     match operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
@@ -485,7 +601,11 @@ fn unauthorized(media: &'static str) -> Response {
         (status = 413, description = "Body over 1 MiB"),
         (status = 415, description = "Content-Type is not application/json")),
     security(("bearer" = [])))]
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return (
             StatusCode::NOT_ACCEPTABLE,
@@ -507,6 +627,16 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
     }
     let Some(caller) = state.tokens.caller(&headers) else {
         return unauthorized(media);
+    };
+    // Read only for a known caller; the body limit layer has refused a declared oversize
+    // already, and stops a chunked body at the limit.
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            "the body is over 1 MiB, or was not received whole",
+            "PAYLOAD_TOO_LARGE",
+        );
     };
     let value: Value = match serde_json::from_slice(&body) {
         Ok(value) => value,

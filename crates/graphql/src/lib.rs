@@ -6,6 +6,7 @@ pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod schema;
+mod server;
 pub mod supervisor;
 
 use std::future::Future;
@@ -161,17 +162,17 @@ pub async fn serve_with(
             );
             let mut stop = on_signal.clone();
             let app = http::metrics_router(state);
+            let timeout = config.http.header_read_timeout;
             Some(tokio::spawn(async move {
-                axum::serve(metrics_listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    })
-                    .await
+                server::serve(metrics_listener, app, timeout, async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
             }))
         }
         None => None,
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = server::serve(listener, app, config.http.header_read_timeout, async move {
         shutdown.await;
         let _ = signalled.send(true);
     });
@@ -180,7 +181,7 @@ pub async fn serve_with(
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = server => result?,
+        () = server => {}
         () = grace_over => {
             tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the shutdown grace; exiting anyway");
         }

@@ -1041,6 +1041,200 @@ async fn operation_labels_stay_bounded_and_provider_metrics_keep_their_names() {
     server.stop().await.expect("stops");
 }
 
+const SYNC: &str = "imported updated unchanged drifted errors";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_from_providers_runs_once_per_request_and_one_at_a_time() {
+    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    server.sandbox.state().clear_journal();
+    for document in [
+        format!(
+            "mutation {{ a: syncFromProviders {{ {SYNC} }} b: syncFromProviders {{ {SYNC} }} }}"
+        ),
+        format!(
+            "mutation {{ ...S ...S }} fragment S on Mutation {{ syncFromProviders {{ {SYNC} }} }}"
+        ),
+        format!(
+            "mutation {{ syncFromProviders {{ {SYNC} }} ... on Mutation {{ again: syncFromProviders(provider: WHOP) {{ {SYNC} }} }} }}"
+        ),
+    ] {
+        let (status, body) = server.gql(Some(WRITER), &document, json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "ONCE_PER_REQUEST",
+            "{body}"
+        );
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("syncFromProviders may be selected once per request")),
+            "{body}"
+        );
+        assert!(body.get("data").is_none(), "nothing ran: {body}");
+    }
+    assert!(
+        server.sandbox.state().journal().is_empty(),
+        "no provider was called"
+    );
+
+    // Not while one runs: the first waits on a slow Whop page, the second is refused at once.
+    server.sandbox.state().inject(FaultSpec {
+        provider: Emulated::Whop,
+        operation: Some("list_promo_codes".into()),
+        kind: FaultKind::Latency { ms: 1500 },
+        times: Some(1),
+        apply: true,
+    });
+    let query = format!("mutation {{ syncFromProviders {{ {SYNC} }} }}");
+    let first = {
+        let http = server.http.clone();
+        let url = server.url("/graphql");
+        let query = query.clone();
+        tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(WRITER)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .expect("request")
+                .json::<Value>()
+                .await
+                .expect("json")
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while server.sandbox.state().journal().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first sync never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = tokio::time::Instant::now();
+    let (_, second) = server.gql(Some(WRITER), &query, json!({})).await;
+    assert_eq!(
+        second["errors"][0]["extensions"]["code"], "SYNC_IN_PROGRESS",
+        "{second}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused at once, not queued"
+    );
+    let first = first.await.expect("first sync");
+    assert!(first.get("errors").is_none(), "{first}");
+    let third = server.write(&query, json!({})).await;
+    assert!(
+        third["syncFromProviders"]["imported"].is_number(),
+        "{third}"
+    );
+    server.stop().await.expect("stops");
+}
+
+/// Sends raw bytes on a fresh connection; what came back before the server closed it or
+/// `wait` passed.
+async fn raw_exchange(addr: SocketAddr, request: &[u8], wait: Duration) -> (String, bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + wait;
+    let closed = loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => break true,
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => break false,
+        }
+    };
+    (String::from_utf8_lossy(&received).into_owned(), closed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_header_timeout_and_body_limit_act_before_auth() {
+    let server = TestServer::start_with(
+        promohub_domain::testing::sqlite(),
+        HttpConfig {
+            max_concurrent_requests: 1,
+            header_read_timeout: Duration::from_millis(300),
+            ..HttpConfig::default()
+        },
+    )
+    .await;
+    // A body declared over 1 MiB without a token: 413 at once, unread (not 401).
+    let started = tokio::time::Instant::now();
+    let (answer, _) = raw_exchange(
+        server.addr,
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n{",
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // A request head sent too slowly: the connection is closed after the header read timeout.
+    let started = tokio::time::Instant::now();
+    let (answer, closed) = raw_exchange(
+        server.addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(closed, "still open after 5 s: {answer}");
+    assert!(!answer.contains("200 OK"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // One request in flight (its body never comes) holds the only slot: the next is refused
+    // with 503 at once, before its token is looked at; /healthz still answers.
+    use tokio::io::AsyncWriteExt;
+    let mut holder = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    holder
+        .write_all(
+            format!("POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {WRITER}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("write");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let refused = loop {
+        let response = server
+            .http
+            .post(server.url("/graphql"))
+            .json(&json!({ "query": "{ providers { provider } }" }))
+            .send()
+            .await
+            .expect("request");
+        if response.status() == 503 {
+            break response;
+        }
+        assert_eq!(response.status(), 401, "no token: 401 while a slot is free");
+        assert!(tokio::time::Instant::now() < deadline, "never refused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(server.get("/healthz").await.expect("healthz").status(), 200);
+    drop(holder);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, _) = server
+            .gql(Some(WRITER), "{ providers { provider } }", json!({}))
+            .await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the slot never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.stop().await.expect("stops");
+}
+
 /// The error code and the limit named by a refused request.
 fn refusal(body: &Value) -> (String, String) {
     let extensions = &body["errors"][0]["extensions"];
