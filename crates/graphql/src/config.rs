@@ -12,7 +12,9 @@ use promohub_domain::providers::limiter::RateLimit;
 use crate::http::{HttpConfig, Tokens};
 use crate::limits::RequestLimits;
 
-#[derive(Clone, Debug)]
+/// `Debug` shows no secret: tokens and provider keys are redacted, and so is the database
+/// password.
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub database_url: String,
@@ -26,6 +28,24 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Request limits, timeout and shutdown grace of the HTTP layer.
     pub http: HttpConfig,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field(
+                "database_url",
+                &promohub_domain::store::redact_url(&self.database_url),
+            )
+            .field("tokens", &self.tokens)
+            .field("demo", &self.demo)
+            .field("providers", &self.providers)
+            .field("service", &self.service)
+            .field("cors_origins", &self.cors_origins)
+            .field("http", &self.http)
+            .finish()
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -87,7 +107,7 @@ fn http_from_env() -> anyhow::Result<HttpConfig> {
             u64::try_from(http.header_read_timeout.as_millis()).unwrap_or(u64::MAX),
         )?),
         metrics: crate::http::MetricsConfig {
-            token: env("PROMOHUB_METRICS_TOKEN"),
+            token: env("PROMOHUB_METRICS_TOKEN").map(secrecy::SecretString::from),
             listen: env("PROMOHUB_METRICS_LISTEN")
                 .map(|a| {
                     a.trim().parse().map_err(|_| {
@@ -221,5 +241,46 @@ impl Config {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let config = Config {
+            listen: "127.0.0.1:8080".parse().expect("address"),
+            database_url: "postgres://app:db-password-1@db:5432/promohub".into(),
+            tokens: Some(Tokens::parse("write:api-token-secret-1").expect("tokens")),
+            demo: false,
+            providers: vec![(
+                Provider::Whop,
+                ProviderConfig::new("http://127.0.0.1:9/whop/api", "sk_provider_secret_1"),
+            )],
+            service: promohub_domain::ServiceConfig::default(),
+            cors_origins: Vec::new(),
+            http: HttpConfig {
+                metrics: crate::http::MetricsConfig {
+                    token: Some("scrape-secret-1".into()),
+                    ..Default::default()
+                },
+                ..HttpConfig::default()
+            },
+        };
+        let shown = format!("{config:?} {config:#?}");
+        for secret in [
+            "db-password-1",
+            "api-token-secret-1",
+            "sk_provider_secret_1",
+            "scrape-secret-1",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("127.0.0.1:9/whop/api"),
+            "the rest is shown: {shown}"
+        );
     }
 }

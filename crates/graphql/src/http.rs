@@ -16,7 +16,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -34,7 +36,7 @@ const JSON: &str = "application/json";
 
 /// The API tokens: `scope:token` pairs, scope `read` or `write` (write implies read).
 #[derive(Clone, Default)]
-pub struct Tokens(Vec<(String, Caller)>);
+pub struct Tokens(Vec<(SecretString, Caller)>);
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,7 +66,7 @@ impl Tokens {
                 return Err(format!("token #{} is shorter than 8 characters", index + 1));
             }
             tokens.push((
-                token.to_string(),
+                SecretString::from(token),
                 Caller {
                     can_write,
                     actor: format!("{scope}-token-{}", index + 1),
@@ -84,16 +86,25 @@ impl Tokens {
             .ok()?
             .strip_prefix("Bearer ")?
             .trim();
-        self.0
-            .iter()
-            .find(|(token, _)| constant_time_eq(token.as_bytes(), given.as_bytes()))
-            .map(|(_, caller)| caller.clone())
+        // Every token is compared, in constant time, whichever matches.
+        self.0.iter().fold(None, |found, (token, caller)| {
+            if same_secret(token, given) {
+                Some(caller.clone())
+            } else {
+                found
+            }
+        })
     }
 }
 
-/// Compares without stopping at the first difference, so timing tells nothing of a token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Compares without stopping at the first difference (`subtle`), so timing tells nothing of a
+/// secret but, at most, its length.
+fn same_secret(secret: &SecretString, given: &str) -> bool {
+    secret
+        .expose_secret()
+        .as_bytes()
+        .ct_eq(given.as_bytes())
+        .into()
 }
 
 /// How the HTTP layer bounds a request (runtime.md lists each variable).
@@ -116,7 +127,7 @@ pub struct HttpConfig {
 #[derive(Clone, Debug)]
 pub struct MetricsConfig {
     /// `PROMOHUB_METRICS_TOKEN`: when set, a scrape needs `Authorization: Bearer <token>`.
-    pub token: Option<String>,
+    pub token: Option<SecretString>,
     /// `PROMOHUB_METRICS_LISTEN`: when set, `/metrics` is served there only, not beside the API.
     pub listen: Option<std::net::SocketAddr>,
     /// `PROMOHUB_METRICS_MAX_OPERATIONS`: distinct operation names kept apart.
@@ -810,7 +821,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
-        if !given.is_some_and(|given| constant_time_eq(token.as_bytes(), given.as_bytes())) {
+        if !given.is_some_and(|given| same_secret(token, given)) {
             return (
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, "Bearer")],
@@ -859,27 +870,41 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// GraphiQL; its JavaScript loads from a CDN in the browser. Enter your token in the headers
-/// pane as `{"Authorization": "Bearer <token>"}`.
-const GRAPHIQL: &str = r#"<!doctype html>
+/// GraphiQL. Its scripts and stylesheet load from jsDelivr at exact versions, each with a
+/// Subresource Integrity hash: a browser refuses to run a file whose bytes differ. The hashes
+/// are sha384 of the files as published on npm (jsDelivr's `/npm/` serves those bytes); to
+/// check or renew them: `npm pack graphiql@3.8.3 react@18.3.1 react-dom@18.3.1`, unpack, and
+/// `openssl dgst -sha384 -binary FILE | openssl base64 -A` per file.
+///
+/// Headers (the token) are kept in memory only: `shouldPersistHeaders` is false, and GraphiQL's
+/// settings dialog offers "Persist headers" for a user who opts in to localStorage.
+/// Enter your token in the headers pane as `{"Authorization": "Bearer <token>"}`.
+pub const GRAPHIQL: &str = r#"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
+  <meta name="referrer" content="no-referrer">
   <title>PromoHub GraphiQL</title>
-  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/graphiql@3/graphiql.min.css">
+  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/graphiql@3.8.3/graphiql.min.css"
+        integrity="sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM" crossorigin="anonymous">
 </head>
 <body style="margin:0">
-  <div id="graphiql" style="height:100vh">Loading GraphiQL...</div>
-  <script crossorigin src="https://cdn.jsdelivr.net/npm/react@18/umd/react.production.min.js"></script>
-  <script crossorigin src="https://cdn.jsdelivr.net/npm/react-dom@18/umd/react-dom.production.min.js"></script>
-  <script crossorigin src="https://cdn.jsdelivr.net/npm/graphiql@3/graphiql.min.js"></script>
+  <div id="graphiql" style="height:100vh">Loading GraphiQL (from cdn.jsdelivr.net, pinned by integrity hashes)...</div>
+  <script src="https://cdn.jsdelivr.net/npm/react@18.3.1/umd/react.production.min.js"
+          integrity="sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z" crossorigin="anonymous"></script>
+  <script src="https://cdn.jsdelivr.net/npm/react-dom@18.3.1/umd/react-dom.production.min.js"
+          integrity="sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1" crossorigin="anonymous"></script>
+  <script src="https://cdn.jsdelivr.net/npm/graphiql@3.8.3/graphiql.min.js"
+          integrity="sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie" crossorigin="anonymous"></script>
   <script>
     const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
       React.createElement(GraphiQL, {
         fetcher,
         defaultHeaders: '{\n  "Authorization": "Bearer <your token>"\n}',
-        shouldPersistHeaders: true,
+        // The token stays in this tab's memory unless the user turns on "Persist headers".
+        shouldPersistHeaders: false,
+        showPersistHeadersSettings: true,
         defaultQuery: '{\n  promoCodes(first: 10) {\n    totalCount\n    nodes { code status discount { type percentOff amountOff currency } providers { provider state } }\n  }\n}\n',
       }),
     );
@@ -906,9 +931,59 @@ mod tests {
     }
 
     #[test]
+    fn graphiql_loads_only_pinned_scripts_and_keeps_no_token() {
+        let mut external = 0;
+        for tag in GRAPHIQL.split('<').skip(1) {
+            let tag = tag.split('>').next().unwrap_or_default();
+            let Some(url) = tag
+                .split_whitespace()
+                .find_map(|a| {
+                    a.strip_prefix("src=\"")
+                        .or_else(|| a.strip_prefix("href=\""))
+                })
+                .map(|u| u.trim_end_matches('"'))
+            else {
+                continue;
+            };
+            external += 1;
+            assert!(url.starts_with("https://"), "{url}");
+            let version = url
+                .split('@')
+                .nth(1)
+                .and_then(|v| v.split('/').next())
+                .unwrap_or_default();
+            assert!(
+                version.split('.').count() == 3
+                    && version.split('.').all(|p| p.parse::<u32>().is_ok()),
+                "{url} pins an exact version"
+            );
+            assert!(tag.contains("integrity=\"sha384-"), "{tag}");
+            assert!(tag.contains("crossorigin=\"anonymous\""), "{tag}");
+        }
+        assert_eq!(external, 4, "GraphiQL's css and js, React, ReactDOM");
+        assert!(GRAPHIQL.contains("shouldPersistHeaders: false"));
+        assert!(!GRAPHIQL.contains("shouldPersistHeaders: true"));
+        assert!(!GRAPHIQL.contains("localStorage"));
+    }
+
+    #[test]
     fn tokens_parse_and_never_echo() {
         let tokens = Tokens::parse("read:aaaaaaaa, write:bbbbbbbb").expect("valid");
         assert_eq!(tokens.0.len(), 2);
+        assert!(!format!("{tokens:?}").contains("aaaaaaaa"));
+        let bearer = |token: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+            );
+            tokens.caller(&headers)
+        };
+        assert!(bearer("bbbbbbbb").is_some_and(|c| c.can_write));
+        assert!(bearer("aaaaaaaa").is_some_and(|c| !c.can_write));
+        assert!(bearer("aaaaaaab").is_none());
+        assert!(bearer("aaaaaaa").is_none());
+        assert!(bearer("aaaaaaaaa").is_none());
         let error = Tokens::parse("admin:secret-value-1").expect_err("bad scope");
         assert!(!error.contains("secret-value-1"));
         assert!(Tokens::parse("write:short").is_err());

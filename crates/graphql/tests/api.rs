@@ -695,7 +695,12 @@ async fn graphql_over_http_follows_the_spec() {
         .await
         .expect("request");
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.expect("html").contains("GraphiQL"));
+    let html = page.text().await.expect("html");
+    assert!(html.contains("GraphiQL"));
+    // Served as built: pinned scripts, and the token is not kept in localStorage by default.
+    assert_eq!(html, promohub_graphql::http::GRAPHIQL);
+    assert!(html.contains("shouldPersistHeaders: false"));
+    assert_eq!(html.matches("integrity=\"sha384-").count(), 4, "{html}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
