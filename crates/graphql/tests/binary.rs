@@ -268,3 +268,63 @@ async fn demo_mode_starts_when_asked_for_and_says_so() {
         assert_eq!(body["data"]["providers"][2]["configured"], true, "{body}");
     }
 }
+
+/// `promohub --help` lists every variable of runtime.md's table, with the default the table gives
+/// when that default is a value (a number or a `literal`).
+#[test]
+fn help_lists_every_runtime_variable_with_its_default() {
+    let runtime = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contract/runtime.md"
+    ))
+    .expect("runtime.md");
+    let output = Command::new(env!("CARGO_BIN_EXE_promohub"))
+        .arg("--help")
+        .env_clear()
+        .env("WHOP_API_KEY", "sk_value_never_shown")
+        .output()
+        .expect("help");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !help.contains("sk_value_never_shown"),
+        "no value of the environment: {help}"
+    );
+    let mut checked = 0;
+    for row in runtime.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (names, default) = (cells[1], cells.get(3).copied().unwrap_or_default());
+        for name in names.split('`').skip(1).step_by(2) {
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            {
+                continue;
+            }
+            let line = help
+                .lines()
+                .find(|l| l.contains(&format!("[env: {name}]")))
+                .unwrap_or_else(|| panic!("{name} is not in --help:\n{help}"));
+            assert!(
+                line.contains("[default: "),
+                "{name} shows no default: {line}"
+            );
+            // A plain number, or one backticked value, must be the default shown.
+            let value = if default.chars().all(|c| c.is_ascii_digit()) && !default.is_empty() {
+                Some(default.to_string())
+            } else if default.matches('`').count() == 2 && default.starts_with('`') {
+                Some(default.trim_matches('`').to_string())
+            } else {
+                None
+            };
+            if let Some(value) = value {
+                assert!(
+                    line.contains(&format!("[default: {value}]")),
+                    "{name}: runtime.md says {value}: {line}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "{checked} variables checked");
+}
