@@ -160,6 +160,9 @@ pub(crate) fn after_attempt(
     sync
 }
 
+/// The PostgreSQL advisory lock held while a sync from providers runs ("promosyn" in ASCII).
+pub const SYNC_LOCK_KEY: i64 = 0x7072_6f6d_6f73_796e;
+
 impl PromoService {
     pub fn new(db: DatabaseConnection, providers: Providers, config: ServiceConfig) -> Self {
         Self {
@@ -171,14 +174,42 @@ impl PromoService {
         }
     }
 
-    /// `sync_from_providers`, unless one is already running in this process (a caller's or the
-    /// periodic one): then None at once, without waiting.
+    /// `sync_from_providers`, unless one is already running (a caller's or the periodic one):
+    /// then None at once, without waiting. In this process a mutex tells; on PostgreSQL an
+    /// advisory lock (`SYNC_LOCK_KEY`, held by a transaction for the sync's duration) tells
+    /// across every process on the database too.
     pub async fn sync_from_providers_alone(
         &self,
         provider: Option<crate::model::Provider>,
     ) -> Option<Result<crate::sync::SyncReport, crate::error::ServiceError>> {
+        use sea_orm::ConnectionTrait;
         let _running = self.sync_running.try_lock().ok()?;
-        Some(self.sync_from_providers(provider).await)
+        let fence = if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            let taken = async {
+                let txn = self.db.begin().await?;
+                let row = txn
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Postgres,
+                        format!("SELECT pg_try_advisory_xact_lock({SYNC_LOCK_KEY}) AS taken"),
+                    ))
+                    .await?;
+                let taken = row.map(|r| r.try_get::<bool>("", "taken")).transpose()?;
+                Ok::<_, sea_orm::DbErr>((txn, taken == Some(true)))
+            };
+            match taken.await {
+                Ok((txn, true)) => Some(txn),
+                Ok((_, false)) => return None,
+                Err(error) => return Some(Err(error.into())),
+            }
+        } else {
+            None
+        };
+        let report = self.sync_from_providers(provider).await;
+        if let Some(txn) = fence {
+            // Ends the transaction, and with it the lock.
+            let _ = txn.rollback().await;
+        }
+        Some(report)
     }
 
     pub fn db(&self) -> &DatabaseConnection {
