@@ -13,4 +13,6 @@ COPY --from=build /src/target/release/promohub /usr/local/bin/promohub
 COPY --from=build /src/target/release/promohub-sandbox /usr/local/bin/promohub-sandbox
 USER nobody
 EXPOSE 8080 9100
+# `serve` needs a configured provider (docker-compose.yml points it at the sandbox service);
+# `promohub demo` runs with in-process sandboxes instead.
 CMD ["promohub", "serve"]

@@ -1,16 +1,21 @@
 # Sourced by the scripts beside it. `serve_promohub BINARY WORK` starts BINARY in WORK on a free
-# port of 127.0.0.1 with a fresh SQLite file and a random write token (demo providers), waits
-# until it answers, and sets `pid`, `url` (http://127.0.0.1:PORT) and `token`. The caller stops
+# port of 127.0.0.1 with a fresh SQLite file and a random write token in demo mode (`promohub
+# demo`: in-process provider sandboxes; `promohub serve` when the settings below configure a
+# provider, e.g. WHOP_API_URL=... WHOP_API_KEY=...), waits until it answers, and sets `pid`, `url` (http://127.0.0.1:PORT) and `token`. The caller stops
 # it: `kill "$pid"` (an EXIT trap). Any further arguments are VAR=value settings that replace
 # those defaults (e.g. DATABASE_URL=postgres://..., or PROMOHUB_API_TOKENS and then `token` is
 # not one the server knows).
 serve_promohub() {
-  local binary=$1 work=$2
+  local binary=$1 work=$2 command=demo setting
   shift 2
+  # A provider among the settings: `serve` (demo mode is refused beside a configured provider).
+  for setting in "$@"; do
+    case "$setting" in *_API_URL=*) command=serve ;; esac
+  done
   token="promohub-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   (cd "$work" && exec env PROMOHUB_LISTEN="127.0.0.1:0" \
     DATABASE_URL="sqlite://$work/promohub.db?mode=rwc" PROMOHUB_API_TOKENS="write:$token" \
-    RUST_LOG=warn "$@" "$binary" serve >"$work/server.log" 2>"$work/server.err") &
+    RUST_LOG=warn "$@" "$binary" "$command" >"$work/server.log" 2>"$work/server.err") &
   pid=$!
   url=""
   for _ in $(seq 400); do

@@ -1,63 +1,107 @@
-//! Counters the server exports (Prometheus): provider calls, their latency and errors, write
-//! attempts. The outbox depth is read from the database when scraped.
+//! Counters the server exports (Prometheus, through `prometheus-client`): provider calls, their
+//! latency and errors, write attempts. The server registers them in its registry
+//! ([`Metrics::register`]); the outbox depth is read from the database when scraped.
 
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
 use crate::model::Provider;
 
-/// Upper bounds of the latency histogram, in seconds.
+/// Upper bounds of the latency histograms, in seconds.
 pub const LATENCY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Histogram {
-    /// Cumulative counts per bucket of `LATENCY_BUCKETS`.
-    pub buckets: [u64; LATENCY_BUCKETS.len()],
-    pub count: u64,
-    pub sum_seconds: f64,
+/// A latency histogram with [`LATENCY_BUCKETS`].
+pub fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
 }
 
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        for (bound, count) in LATENCY_BUCKETS.iter().zip(self.buckets.iter_mut()) {
-            if seconds <= *bound {
-                *count += 1;
-            }
-        }
-        self.count += 1;
-        self.sum_seconds += seconds;
-    }
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    provider: &'static str,
+    operation: &'static str,
+    outcome: &'static str,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    /// (provider, operation, outcome) -> calls; outcome is ok, transient or permanent.
-    calls: BTreeMap<(Provider, &'static str, &'static str), u64>,
-    latency: BTreeMap<Provider, Histogram>,
-    /// (provider, result) -> background write attempts; result is synced, retry or failed.
-    attempts: BTreeMap<(Provider, &'static str), u64>,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: &'static str,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttemptLabels {
+    provider: &'static str,
+    result: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The provider metrics. Labels come from closed sets (providers, operations, outcomes).
+#[derive(Debug)]
 pub struct Metrics {
-    inner: Mutex<Inner>,
+    calls: Family<CallLabels, Counter>,
+    latency: HistogramFamily<ProviderLabels>,
+    attempts: Family<AttemptLabels, Counter>,
+    /// The label sets used so far, for [`Metrics::snapshot`].
+    seen: Mutex<Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    calls: BTreeSet<(Provider, &'static str, &'static str)>,
+    attempts: BTreeSet<(Provider, &'static str)>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            calls: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            attempts: Family::default(),
+            seen: Mutex::default(),
+        }
+    }
 }
 
 /// A copy of the counters at one moment.
 #[derive(Clone, Debug, Default)]
 pub struct MetricsSnapshot {
     pub calls: BTreeMap<(Provider, &'static str, &'static str), u64>,
-    pub latency: BTreeMap<Provider, Histogram>,
     pub attempts: BTreeMap<(Provider, &'static str), u64>,
 }
 
 impl Metrics {
-    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
-        f(&mut self
-            .inner
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner))
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds these metrics to `registry` (names as before: `promohub_provider_calls_total`,
+    /// `promohub_provider_call_duration_seconds`, `promohub_sync_attempts_total`).
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "promohub_provider_calls",
+            "Provider calls by operation and outcome (ok, transient, permanent)",
+            self.calls.clone(),
+        );
+        registry.register(
+            "promohub_provider_call_duration_seconds",
+            "Provider call latency",
+            self.latency.clone(),
+        );
+        registry.register(
+            "promohub_sync_attempts",
+            "Background provider write attempts by result (synced, retry, failed)",
+            self.attempts.clone(),
+        );
     }
 
     pub fn provider_call(
@@ -67,24 +111,59 @@ impl Metrics {
         outcome: &'static str,
         elapsed: Duration,
     ) {
-        self.with(|m| {
-            *m.calls.entry((provider, operation, outcome)).or_default() += 1;
-            m.latency
-                .entry(provider)
-                .or_default()
-                .observe(elapsed.as_secs_f64());
-        });
+        self.calls
+            .get_or_create(&CallLabels {
+                provider: provider.as_str(),
+                operation,
+                outcome,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&ProviderLabels {
+                provider: provider.as_str(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.seen().calls.insert((provider, operation, outcome));
     }
 
     pub fn write_attempt(&self, provider: Provider, result: &'static str) {
-        self.with(|m| *m.attempts.entry((provider, result)).or_default() += 1);
+        self.attempts
+            .get_or_create(&AttemptLabels {
+                provider: provider.as_str(),
+                result,
+            })
+            .inc();
+        self.seen().attempts.insert((provider, result));
     }
 
     pub fn snapshot(&self) -> MetricsSnapshot {
-        self.with(|m| MetricsSnapshot {
-            calls: m.calls.clone(),
-            latency: m.latency.clone(),
-            attempts: m.attempts.clone(),
-        })
+        let seen = self.seen();
+        MetricsSnapshot {
+            calls: seen
+                .calls
+                .iter()
+                .map(|&(provider, operation, outcome)| {
+                    let labels = CallLabels {
+                        provider: provider.as_str(),
+                        operation,
+                        outcome,
+                    };
+                    let n = self.calls.get(&labels).map_or(0, |c| c.get());
+                    ((provider, operation, outcome), n)
+                })
+                .collect(),
+            attempts: seen
+                .attempts
+                .iter()
+                .map(|&(provider, result)| {
+                    let labels = AttemptLabels {
+                        provider: provider.as_str(),
+                        result,
+                    };
+                    let n = self.attempts.get(&labels).map_or(0, |c| c.get());
+                    ((provider, result), n)
+                })
+                .collect(),
+        }
     }
 }

@@ -95,6 +95,8 @@ pub struct PromoService {
     pub(crate) config: ServiceConfig,
     /// Wakes the background worker when a write is left for it.
     pub(crate) wake: Arc<tokio::sync::Notify>,
+    /// Held while a sync from providers runs in this process (see `sync_from_providers_alone`).
+    pub(crate) sync_running: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What came back from writing one provider.
@@ -183,6 +185,9 @@ pub(crate) fn after_attempt(
     sync
 }
 
+/// The PostgreSQL advisory lock held while a sync from providers runs ("promosyn" in ASCII).
+pub const SYNC_LOCK_KEY: i64 = 0x7072_6f6d_6f73_796e;
+
 impl PromoService {
     pub fn new(db: DatabaseConnection, providers: Providers, config: ServiceConfig) -> Self {
         Self {
@@ -190,7 +195,46 @@ impl PromoService {
             providers: Arc::new(providers),
             config,
             wake: Arc::new(tokio::sync::Notify::new()),
+            sync_running: Arc::new(tokio::sync::Mutex::new(())),
         }
+    }
+
+    /// `sync_from_providers`, unless one is already running (a caller's or the periodic one):
+    /// then None at once, without waiting. In this process a mutex tells; on PostgreSQL an
+    /// advisory lock (`SYNC_LOCK_KEY`, held by a transaction for the sync's duration) tells
+    /// across every process on the database too.
+    pub async fn sync_from_providers_alone(
+        &self,
+        provider: Option<crate::model::Provider>,
+    ) -> Option<Result<crate::sync::SyncReport, crate::error::ServiceError>> {
+        use sea_orm::ConnectionTrait;
+        let _running = self.sync_running.try_lock().ok()?;
+        let fence = if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            let taken = async {
+                let txn = self.db.begin().await?;
+                let row = txn
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Postgres,
+                        format!("SELECT pg_try_advisory_xact_lock({SYNC_LOCK_KEY}) AS taken"),
+                    ))
+                    .await?;
+                let taken = row.map(|r| r.try_get::<bool>("", "taken")).transpose()?;
+                Ok::<_, sea_orm::DbErr>((txn, taken == Some(true)))
+            };
+            match taken.await {
+                Ok((txn, true)) => Some(txn),
+                Ok((_, false)) => return None,
+                Err(error) => return Some(Err(error.into())),
+            }
+        } else {
+            None
+        };
+        let report = self.sync_from_providers(provider).await;
+        if let Some(txn) = fence {
+            // Ends the transaction, and with it the lock.
+            let _ = txn.rollback().await;
+        }
+        Some(report)
     }
 
     pub fn db(&self) -> &DatabaseConnection {

@@ -7,7 +7,7 @@ use anyhow::{Context, anyhow};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use serde_json::{Map, Value};
@@ -50,10 +50,47 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
             .await
             .context("configuring SQLite")?;
     }
-    Migrator::up(&db, None)
+    migrate(&db).await?;
+    Ok(db)
+}
+
+/// The key of the PostgreSQL advisory lock taken around migrations ("promohub" in ASCII).
+pub const MIGRATION_LOCK_KEY: i64 = 0x7072_6f6d_6f68_7562;
+
+/// Runs the pending migrations in one transaction that first takes a lock, so replicas (or a
+/// `promohub migrate` beside a starting server) migrating together migrate once: the others
+/// wait for the lock, then find nothing left to do. PostgreSQL: an advisory lock
+/// (`pg_advisory_xact_lock(MIGRATION_LOCK_KEY)`). SQLite: its write lock, taken by a first
+/// write to the migrations table (without it, two processes on one file race as well).
+/// Either lock ends with the transaction, also when the process dies.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let backend = db.get_database_backend();
+    if backend == sea_orm::DbBackend::Sqlite {
+        // CREATE TABLE IF NOT EXISTS is atomic on SQLite; the lock below needs the table.
+        Migrator::install(db)
+            .await
+            .context("creating the migrations table")?;
+    }
+    let txn = db
+        .begin()
+        .await
+        .context("starting the migration transaction")?;
+    let lock = match backend {
+        sea_orm::DbBackend::Postgres => {
+            format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+        }
+        _ => "DELETE FROM seaql_migrations WHERE 1 = 0".to_string(),
+    };
+    txn.execute_unprepared(&lock)
+        .await
+        .context("taking the migration lock")?;
+    Migrator::up(&txn, None)
         .await
         .context("running database migrations")?;
-    Ok(db)
+    txn.commit()
+        .await
+        .context("committing the database migrations")?;
+    Ok(())
 }
 
 /// The URL without its password, for messages.

@@ -566,15 +566,16 @@ impl PromoService {
                 && last_sync.is_none_or(|at| at.elapsed() >= interval)
             {
                 last_sync = Some(tokio::time::Instant::now());
-                match self.sync_from_providers(None).await {
-                    Ok(report) => tracing::info!(
+                match self.sync_from_providers_alone(None).await {
+                    None => tracing::info!("periodic sync skipped: a sync is running"),
+                    Some(Ok(report)) => tracing::info!(
                         imported = report.imported,
                         updated = report.updated,
                         drifted = report.drifted.len(),
                         errors = report.errors.len(),
                         "periodic sync"
                     ),
-                    Err(error) => tracing::error!(%error, "periodic sync failed"),
+                    Some(Err(error)) => tracing::error!(%error, "periodic sync failed"),
                 }
             }
             tokio::select! {

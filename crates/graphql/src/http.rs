@@ -6,25 +6,27 @@
 //! Accept and answers 4xx where the spec asks for it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use promohub_domain::metrics::{Histogram, LATENCY_BUCKETS};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 
 use crate::limits::{LimitExceeded, RequestLimits};
+pub use crate::metrics::HttpMetrics;
 use crate::schema::{Caller, PromoHubSchema};
 
 /// Bodies above this are refused with 413.
@@ -34,7 +36,7 @@ const JSON: &str = "application/json";
 
 /// The API tokens: `scope:token` pairs, scope `read` or `write` (write implies read).
 #[derive(Clone, Default)]
-pub struct Tokens(Vec<(String, Caller)>);
+pub struct Tokens(Vec<(SecretString, Caller)>);
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,7 +66,7 @@ impl Tokens {
                 return Err(format!("token #{} is shorter than 8 characters", index + 1));
             }
             tokens.push((
-                token.to_string(),
+                SecretString::from(token),
                 Caller {
                     can_write,
                     actor: format!("{scope}-token-{}", index + 1),
@@ -84,56 +86,25 @@ impl Tokens {
             .ok()?
             .strip_prefix("Bearer ")?
             .trim();
-        self.0
-            .iter()
-            .find(|(token, _)| constant_time_eq(token.as_bytes(), given.as_bytes()))
-            .map(|(_, caller)| caller.clone())
-    }
-}
-
-/// Compares without stopping at the first difference, so timing tells nothing of a token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Requests and latency per GraphQL operation.
-#[derive(Default)]
-pub struct HttpMetrics {
-    operations: Mutex<BTreeMap<(String, u16), Histogram>>,
-}
-
-/// Distinct operation names kept apart; the rest are counted as "other".
-const MAX_OPERATION_NAMES: usize = 100;
-/// Longer operation names are cut to this many characters.
-const MAX_OPERATION_NAME_CHARS: usize = 64;
-
-impl HttpMetrics {
-    /// `operation` is a name the document defines; None for anonymous and refused requests.
-    fn record(&self, operation: Option<&str>, status: StatusCode, elapsed: Duration) {
-        let operation: String = operation
-            .unwrap_or("anonymous")
-            .chars()
-            .take(MAX_OPERATION_NAME_CHARS)
-            .collect();
-        let mut operations = self
-            .operations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let known = operations.keys().any(|(name, _)| *name == operation);
-        let name = if known || operations.len() < MAX_OPERATION_NAMES {
-            operation
-        } else {
-            "other".to_string()
-        };
-        let histogram = operations.entry((name, status.as_u16())).or_default();
-        for (bound, count) in LATENCY_BUCKETS.iter().zip(histogram.buckets.iter_mut()) {
-            if elapsed.as_secs_f64() <= *bound {
-                *count += 1;
+        // Every token is compared, in constant time, whichever matches.
+        self.0.iter().fold(None, |found, (token, caller)| {
+            if same_secret(token, given) {
+                Some(caller.clone())
+            } else {
+                found
             }
-        }
-        histogram.count += 1;
-        histogram.sum_seconds += elapsed.as_secs_f64();
+        })
     }
+}
+
+/// Compares without stopping at the first difference (`subtle`), so timing tells nothing of a
+/// secret but, at most, its length.
+fn same_secret(secret: &SecretString, given: &str) -> bool {
+    secret
+        .expose_secret()
+        .as_bytes()
+        .ct_eq(given.as_bytes())
+        .into()
 }
 
 /// How the HTTP layer bounds a request (runtime.md lists each variable).
@@ -144,6 +115,33 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// After SIGTERM, how long requests in flight may take before the server exits anyway.
     pub shutdown_grace: Duration,
+    /// Who may read `/metrics`, and where.
+    pub metrics: MetricsConfig,
+    /// Requests handled at once on the API listener; more are answered 503 at once.
+    pub max_concurrent_requests: usize,
+    /// A connection that has not sent a whole request head within this is closed.
+    pub header_read_timeout: Duration,
+}
+
+/// `/metrics`: an optional scrape token, an optional listener of its own, the label bound.
+#[derive(Clone, Debug)]
+pub struct MetricsConfig {
+    /// `PROMOHUB_METRICS_TOKEN`: when set, a scrape needs `Authorization: Bearer <token>`.
+    pub token: Option<SecretString>,
+    /// `PROMOHUB_METRICS_LISTEN`: when set, `/metrics` is served there only, not beside the API.
+    pub listen: Option<std::net::SocketAddr>,
+    /// `PROMOHUB_METRICS_MAX_OPERATIONS`: distinct operation names kept apart.
+    pub max_operation_names: usize,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            token: None,
+            listen: None,
+            max_operation_names: crate::metrics::DEFAULT_MAX_OPERATION_NAMES,
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -152,6 +150,9 @@ impl Default for HttpConfig {
             limits: RequestLimits::default(),
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
+            metrics: MetricsConfig::default(),
+            max_concurrent_requests: 256,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -163,17 +164,35 @@ pub struct AppState {
     pub tokens: Tokens,
     pub metrics: Arc<HttpMetrics>,
     pub config: Arc<HttpConfig>,
+    /// The background tasks; a required one that is down makes `/readyz` answer 503.
+    pub supervisor: crate::supervisor::Supervisor,
 }
 
 /// The whole HTTP surface of runtime.md.
+/// `/metrics` is on it unless `PROMOHUB_METRICS_LISTEN` gives it a listener of its own.
 pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(openapi));
+    if state.config.metrics.listen.is_none() {
+        router = router.route("/metrics", get(metrics));
+    }
+    let limit = Arc::new(tokio::sync::Semaphore::new(
+        state.config.max_concurrent_requests.max(1),
+    ));
+    let mut router = router
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Before any handler, so before auth: a declared body over the limit is answered 413
+        // unread, and a request past the concurrency limit 503 at once.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let limit = limit.clone();
+                async move { concurrency_limit(&limit, request, next).await }
+            },
+        ))
         .with_state(state);
     let origins: Vec<HeaderValue> = cors_origins
         .iter()
@@ -205,6 +224,34 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Answers 503 with Retry-After at once when `PROMOHUB_MAX_CONCURRENT_REQUESTS` requests are
+/// being handled; `/healthz` is never refused (a busy process is alive).
+async fn concurrency_limit(
+    limit: &Arc<tokio::sync::Semaphore>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
+    let Ok(_permit) = limit.clone().try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            "too many requests in flight (PROMOHUB_MAX_CONCURRENT_REQUESTS): try again",
+        )
+            .into_response();
+    };
+    next.run(request).await
+}
+
+/// `/metrics` alone, for `PROMOHUB_METRICS_LISTEN`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state)
 }
 
 /// Which media type to answer in, from Accept; None when the client accepts neither.
@@ -348,6 +395,25 @@ async fn execute(
     }
     // Only a name the document defines becomes a metrics label.
     let operation = operation_label(&document, request.operation_name.as_deref());
+    let syncs = root_field_count(
+        &document,
+        request.operation_name.as_deref(),
+        ONCE_PER_REQUEST,
+    );
+    if syncs > 1 {
+        let status = request_error_status(media);
+        state
+            .metrics
+            .record(operation.as_deref(), status, started.elapsed());
+        return request_error(
+            status,
+            media,
+            &format!(
+                "{ONCE_PER_REQUEST} may be selected once per request, and this one selects it {syncs} times (aliases and fragments count): send one"
+            ),
+            "ONCE_PER_REQUEST",
+        );
+    }
     let is_mutation = selects_mutation(&document.operations, request.operation_name.as_deref());
     if over_get && is_mutation {
         let mut response = request_error(
@@ -450,6 +516,64 @@ fn operation_label(document: &ExecutableDocument, requested: Option<&str>) -> Op
         .then(|| requested.to_string())
 }
 
+/// The root field that may appear once per request: a sync pages through every provider.
+const ONCE_PER_REQUEST: &str = "syncFromProviders";
+
+/// How often the operation that runs selects root field `field`, through aliases, inline
+/// fragments and fragment spreads (each fragment expanded once per spread, cycles cut).
+fn root_field_count(document: &ExecutableDocument, name: Option<&str>, field: &str) -> usize {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn count(
+        document: &ExecutableDocument,
+        set: &SelectionSet,
+        field: &str,
+        path: &mut Vec<String>,
+    ) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => usize::from(f.node.name.node.as_str() == field),
+                Selection::InlineFragment(inline) => {
+                    count(document, &inline.node.selection_set.node, field, path)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.to_string();
+                    if path.contains(&name) {
+                        return 0;
+                    }
+                    let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node)
+                    else {
+                        return 0;
+                    };
+                    path.push(name);
+                    let n = count(document, &fragment.node.selection_set.node, field, path);
+                    path.pop();
+                    n
+                }
+            })
+            .sum()
+    }
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, op)| op),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation
+        .filter(|op| op.node.ty == OperationType::Mutation)
+        .map_or(0, |op| {
+            count(
+                document,
+                &op.node.selection_set.node,
+                field,
+                &mut Vec::new(),
+            )
+        })
+}
+
 fn selects_mutation(operations: &DocumentOperations, name: Option<&str>) -> bool {
     match operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
@@ -488,7 +612,11 @@ fn unauthorized(media: &'static str) -> Response {
         (status = 413, description = "Body over 1 MiB"),
         (status = 415, description = "Content-Type is not application/json")),
     security(("bearer" = [])))]
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return (
             StatusCode::NOT_ACCEPTABLE,
@@ -510,6 +638,16 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
     }
     let Some(caller) = state.tokens.caller(&headers) else {
         return unauthorized(media);
+    };
+    // Read only for a known caller; the body limit layer has refused a declared oversize
+    // already, and stops a chunked body at the limit.
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            "the body is over 1 MiB, or was not received whole",
+            "PAYLOAD_TOO_LARGE",
+        );
     };
     let value: Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
@@ -650,10 +788,19 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// 200 when the database answers, 503 otherwise.
+/// 200 when the database answers and every required background task runs, 503 otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Ready"), (status = 503, description = "The database does not answer")))]
+    responses((status = 200, description = "Ready"), (status = 503, description = "The database does not answer, or a required background task (the worker) is down")))]
 async fn readyz(State(state): State<AppState>) -> Response {
+    let down = state.supervisor.down();
+    if !down.is_empty() {
+        let names: Vec<&str> = down.iter().map(|(name, _)| *name).collect();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("background task down: {}", names.join(", ")),
+        )
+            .into_response();
+    }
     match state.service.db().ping().await {
         Ok(()) => "ready".into_response(),
         Err(error) => {
@@ -663,10 +810,26 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus text format.
+/// Prometheus text format. With `PROMOHUB_METRICS_TOKEN` set, it needs that bearer token.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Metrics in Prometheus text format", content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> Response {
+    responses((status = 200, description = "Metrics in Prometheus text format", content_type = "text/plain"),
+              (status = 401, description = "PROMOHUB_METRICS_TOKEN is set and the request does not carry it")))]
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !given.is_some_and(|given| same_secret(token, given)) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "send Authorization: Bearer <PROMOHUB_METRICS_TOKEN>",
+            )
+                .into_response();
+        }
+    }
     let text = crate::metrics::render(&state).await;
     (
         [(
@@ -676,16 +839,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
-}
-
-impl AppState {
-    pub(crate) fn operations(&self) -> BTreeMap<(String, u16), Histogram> {
-        self.metrics
-            .operations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
 }
 
 #[derive(OpenApi)]
@@ -717,27 +870,41 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// GraphiQL; its JavaScript loads from a CDN in the browser. Enter your token in the headers
-/// pane as `{"Authorization": "Bearer <token>"}`.
-const GRAPHIQL: &str = r#"<!doctype html>
+/// GraphiQL. Its scripts and stylesheet load from jsDelivr at exact versions, each with a
+/// Subresource Integrity hash: a browser refuses to run a file whose bytes differ. The hashes
+/// are sha384 of the files as published on npm (jsDelivr's `/npm/` serves those bytes); to
+/// check or renew them: `npm pack graphiql@3.8.3 react@18.3.1 react-dom@18.3.1`, unpack, and
+/// `openssl dgst -sha384 -binary FILE | openssl base64 -A` per file.
+///
+/// Headers (the token) are kept in memory only: `shouldPersistHeaders` is false, and GraphiQL's
+/// settings dialog offers "Persist headers" for a user who opts in to localStorage.
+/// Enter your token in the headers pane as `{"Authorization": "Bearer <token>"}`.
+pub const GRAPHIQL: &str = r#"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
+  <meta name="referrer" content="no-referrer">
   <title>PromoHub GraphiQL</title>
-  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/graphiql@3/graphiql.min.css">
+  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/graphiql@3.8.3/graphiql.min.css"
+        integrity="sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM" crossorigin="anonymous">
 </head>
 <body style="margin:0">
-  <div id="graphiql" style="height:100vh">Loading GraphiQL...</div>
-  <script crossorigin src="https://cdn.jsdelivr.net/npm/react@18/umd/react.production.min.js"></script>
-  <script crossorigin src="https://cdn.jsdelivr.net/npm/react-dom@18/umd/react-dom.production.min.js"></script>
-  <script crossorigin src="https://cdn.jsdelivr.net/npm/graphiql@3/graphiql.min.js"></script>
+  <div id="graphiql" style="height:100vh">Loading GraphiQL (from cdn.jsdelivr.net, pinned by integrity hashes)...</div>
+  <script src="https://cdn.jsdelivr.net/npm/react@18.3.1/umd/react.production.min.js"
+          integrity="sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z" crossorigin="anonymous"></script>
+  <script src="https://cdn.jsdelivr.net/npm/react-dom@18.3.1/umd/react-dom.production.min.js"
+          integrity="sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1" crossorigin="anonymous"></script>
+  <script src="https://cdn.jsdelivr.net/npm/graphiql@3.8.3/graphiql.min.js"
+          integrity="sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie" crossorigin="anonymous"></script>
   <script>
     const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
       React.createElement(GraphiQL, {
         fetcher,
         defaultHeaders: '{\n  "Authorization": "Bearer <your token>"\n}',
-        shouldPersistHeaders: true,
+        // The token stays in this tab's memory unless the user turns on "Persist headers".
+        shouldPersistHeaders: false,
+        showPersistHeadersSettings: true,
         defaultQuery: '{\n  promoCodes(first: 10) {\n    totalCount\n    nodes { code status discount { type percentOff amountOff currency } providers { provider state } }\n  }\n}\n',
       }),
     );
@@ -764,9 +931,59 @@ mod tests {
     }
 
     #[test]
+    fn graphiql_loads_only_pinned_scripts_and_keeps_no_token() {
+        let mut external = 0;
+        for tag in GRAPHIQL.split('<').skip(1) {
+            let tag = tag.split('>').next().unwrap_or_default();
+            let Some(url) = tag
+                .split_whitespace()
+                .find_map(|a| {
+                    a.strip_prefix("src=\"")
+                        .or_else(|| a.strip_prefix("href=\""))
+                })
+                .map(|u| u.trim_end_matches('"'))
+            else {
+                continue;
+            };
+            external += 1;
+            assert!(url.starts_with("https://"), "{url}");
+            let version = url
+                .split('@')
+                .nth(1)
+                .and_then(|v| v.split('/').next())
+                .unwrap_or_default();
+            assert!(
+                version.split('.').count() == 3
+                    && version.split('.').all(|p| p.parse::<u32>().is_ok()),
+                "{url} pins an exact version"
+            );
+            assert!(tag.contains("integrity=\"sha384-"), "{tag}");
+            assert!(tag.contains("crossorigin=\"anonymous\""), "{tag}");
+        }
+        assert_eq!(external, 4, "GraphiQL's css and js, React, ReactDOM");
+        assert!(GRAPHIQL.contains("shouldPersistHeaders: false"));
+        assert!(!GRAPHIQL.contains("shouldPersistHeaders: true"));
+        assert!(!GRAPHIQL.contains("localStorage"));
+    }
+
+    #[test]
     fn tokens_parse_and_never_echo() {
         let tokens = Tokens::parse("read:aaaaaaaa, write:bbbbbbbb").expect("valid");
         assert_eq!(tokens.0.len(), 2);
+        assert!(!format!("{tokens:?}").contains("aaaaaaaa"));
+        let bearer = |token: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+            );
+            tokens.caller(&headers)
+        };
+        assert!(bearer("bbbbbbbb").is_some_and(|c| c.can_write));
+        assert!(bearer("aaaaaaaa").is_some_and(|c| !c.can_write));
+        assert!(bearer("aaaaaaab").is_none());
+        assert!(bearer("aaaaaaa").is_none());
+        assert!(bearer("aaaaaaaaa").is_none());
         let error = Tokens::parse("admin:secret-value-1").expect_err("bad scope");
         assert!(!error.contains("secret-value-1"));
         assert!(Tokens::parse("write:short").is_err());
@@ -790,5 +1007,119 @@ mod tests {
         assert_eq!(with("application/json"), Some(JSON));
         assert_eq!(with("*/*"), Some(JSON));
         assert_eq!(with("text/plain"), None);
+    }
+
+    /// A server whose state a test builds itself, on SQLite, with no provider.
+    pub(crate) async fn test_state() -> (AppState, promohub_domain::testing::TestDb) {
+        let db = promohub_domain::testing::sqlite();
+        let connection = promohub_domain::store::connect(&db.url)
+            .await
+            .expect("database");
+        let service = promohub_domain::PromoService::new(
+            connection,
+            promohub_domain::providers::Providers::new(),
+            promohub_domain::ServiceConfig::default(),
+        );
+        let metrics = Arc::new(HttpMetrics::new(100, service.providers().metrics()));
+        let supervisor = crate::supervisor::Supervisor::new().on_restart({
+            let metrics = metrics.clone();
+            move |task| metrics.task_restarted(task)
+        });
+        let state = AppState {
+            schema: crate::schema::build(service.clone()),
+            service,
+            tokens: Tokens::parse("write:test-token-0001").expect("tokens"),
+            metrics,
+            config: Arc::new(HttpConfig::default()),
+            supervisor,
+        };
+        (state, db)
+    }
+
+    /// Serves `state` on an ephemeral port; the base URL.
+    pub(crate) async fn serve_test(state: AppState) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let app = router(state, &[]);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        base
+    }
+
+    /// Fault injection over real HTTP: a required task that fails while `failing` is set is
+    /// restarted, `/readyz` answers 503 while it is down, `/metrics` counts the restarts.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_required_task_down_makes_readyz_503_until_it_runs_again() {
+        use std::sync::atomic::AtomicBool;
+        let (state, _db) = test_state().await;
+        let supervisor = state.supervisor.clone();
+        let base = serve_test(state).await;
+        let http = reqwest::Client::new();
+        let status = |path: &'static str| {
+            let http = http.clone();
+            let base = base.clone();
+            async move {
+                let response = http
+                    .get(format!("{base}{path}"))
+                    .send()
+                    .await
+                    .expect("request");
+                (
+                    response.status().as_u16(),
+                    response.text().await.expect("text"),
+                )
+            }
+        };
+        assert_eq!(status("/readyz").await.0, 200);
+        let failing = Arc::new(AtomicBool::new(true));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let backoff = crate::supervisor::Backoff {
+            initial: Duration::from_millis(300),
+            max: Duration::from_millis(300),
+        };
+        let task = {
+            let failing = failing.clone();
+            let stopped_inner = stopped.clone();
+            supervisor.spawn("faulty", true, backoff, stopped, move || {
+                let failing = failing.load(Ordering::SeqCst);
+                let mut stopped = stopped_inner.clone();
+                async move {
+                    assert!(!failing, "injected fault");
+                    let _ = stopped.wait_for(|s| *s).await;
+                    Ok(())
+                }
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (code, body) = loop {
+            let (code, body) = status("/readyz").await;
+            if code == 503 {
+                break (code, body);
+            }
+            assert!(Instant::now() < deadline, "readyz never said 503");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!(code, 503);
+        assert!(body.contains("faulty"), "{body}");
+        failing.store(false, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while status("/readyz").await.0 != 200 {
+            assert!(Instant::now() < deadline, "readyz never recovered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (_, metrics) = status("/metrics").await;
+        let restarts: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("promohub_task_restarts_total{task=\"faulty\"} "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no restart counter: {metrics}"));
+        assert!(restarts >= 1, "{metrics}");
+        assert!(
+            metrics.contains("promohub_task_up{task=\"faulty\"} 1"),
+            "{metrics}"
+        );
+        stop.send(true).expect("stop");
+        task.await.expect("supervisor ends");
     }
 }

@@ -4,8 +4,10 @@
 pub mod config;
 pub mod http;
 pub mod limits;
-mod metrics;
+pub mod metrics;
 pub mod schema;
+mod server;
+pub mod supervisor;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,8 +25,9 @@ struct Demo {
     _sandbox: RunningSandbox,
 }
 
-/// Demo mode: the providers are sandboxes in this process, and a development token is made
-/// when none is configured. Loud, on purpose.
+/// Demo mode (asked for with `promohub demo` or `PROMOHUB_DEMO=1`): the providers are
+/// sandboxes in this process, and a development token is made when none is configured. Loud,
+/// on purpose.
 async fn start_demo(config: &mut Config) -> anyhow::Result<Demo> {
     let sandbox = RunningSandbox::start(SandboxConfig::default()).await?;
     for (provider, emulated) in [
@@ -46,9 +49,9 @@ async fn start_demo(config: &mut Config) -> anyhow::Result<Demo> {
     };
     let bar = "=".repeat(78);
     println!(
-        "{bar}\n DEMO MODE: no provider is configured, so Flex, Fynn and Whop are SANDBOXES\n \
+        "{bar}\n DEMO MODE (asked for): Flex, Fynn and Whop are SANDBOXES\n \
          running inside this process at {} (control API: {}/_sandbox).\n \
-         Nothing reaches a real payment provider. Set FLEX_API_URL/FLEX_API_KEY (etc.) for real ones.\n \
+         Nothing reaches a real payment provider. For real ones: FLEX_API_URL/FLEX_API_KEY (etc.) and `promohub serve`.\n \
          {token_line}\n{bar}",
         sandbox.url(),
         sandbox.url()
@@ -58,12 +61,35 @@ async fn start_demo(config: &mut Config) -> anyhow::Result<Demo> {
 }
 
 /// Runs the server on `listener` until `shutdown` resolves: migrations, the worker, the API.
-/// In-flight requests finish before it returns.
+/// In-flight requests finish before it returns. `/metrics` gets a listener of its own when
+/// `PROMOHUB_METRICS_LISTEN` is set.
 pub async fn serve(
-    mut config: Config,
+    config: Config,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let metrics_listener =
+        match config.http.metrics.listen {
+            Some(address) => Some(tokio::net::TcpListener::bind(address).await.with_context(
+                || format!("cannot listen on {address} (PROMOHUB_METRICS_LISTEN)"),
+            )?),
+            None => None,
+        };
+    serve_with(config, listener, metrics_listener, shutdown).await
+}
+
+/// [`serve`] with the metrics listener given (when `config.http.metrics.listen` is set).
+pub async fn serve_with(
+    mut config: Config,
+    listener: tokio::net::TcpListener,
+    metrics_listener: Option<tokio::net::TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    config.check()?;
+    anyhow::ensure!(
+        metrics_listener.is_some() == config.http.metrics.listen.is_some(),
+        "a metrics listener goes with PROMOHUB_METRICS_LISTEN"
+    );
     let demo = if config.is_demo() {
         Some(start_demo(&mut config).await?)
     } else {
@@ -81,18 +107,42 @@ pub async fn serve(
     }
     let service = PromoService::new(db, providers, config.service.clone());
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let metrics = Arc::new(http::HttpMetrics::new(
+        config.http.metrics.max_operation_names,
+        service.providers().metrics(),
+    ));
+    let supervisor = supervisor::Supervisor::new().on_restart({
+        let metrics = metrics.clone();
+        move |task| metrics.task_restarted(task)
+    });
+    // The worker drains the outbox and runs the periodic sync: required for readiness.
     let worker = {
         let service = service.clone();
-        tokio::spawn(async move { service.run_worker(worker_stopped).await })
+        let stopped = worker_stopped.clone();
+        supervisor.spawn(
+            "worker",
+            true,
+            supervisor::Backoff::default(),
+            worker_stopped,
+            move || {
+                let service = service.clone();
+                let stopped = stopped.clone();
+                async move {
+                    service.run_worker(stopped).await;
+                    Ok(())
+                }
+            },
+        )
     };
     let state = AppState {
         schema: schema::build(service.clone()),
         service,
         tokens,
-        metrics: Arc::new(http::HttpMetrics::default()),
+        metrics,
         config: Arc::new(config.http.clone()),
+        supervisor,
     };
-    let app = http::router(state, &config.cors_origins);
+    let app = http::router(state.clone(), &config.cors_origins);
     tracing::info!(
         address = %listener.local_addr()?,
         database = %promohub_domain::store::redact_url(&config.database_url),
@@ -104,7 +154,25 @@ pub async fn serve(
     // so a stuck request cannot hold a deploy forever.
     let grace = config.http.shutdown_grace;
     let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let metrics_server = match metrics_listener {
+        Some(metrics_listener) => {
+            println!(
+                "promohub metrics on http://{}/metrics",
+                metrics_listener.local_addr()?
+            );
+            let mut stop = on_signal.clone();
+            let app = http::metrics_router(state);
+            let timeout = config.http.header_read_timeout;
+            Some(tokio::spawn(async move {
+                server::serve(metrics_listener, app, timeout, async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+            }))
+        }
+        None => None,
+    };
+    let server = server::serve(listener, app, config.http.header_read_timeout, async move {
         shutdown.await;
         let _ = signalled.send(true);
     });
@@ -113,12 +181,15 @@ pub async fn serve(
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = server => result?,
+        () = server => {}
         () = grace_over => {
             tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the shutdown grace; exiting anyway");
         }
     }
     let _ = stop_worker.send(true);
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
     drop(demo);
     tracing::info!("promohub stopped");

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use promohub_graphql::config::Settings;
 use promohub_graphql::{Config, schema};
 
 #[derive(Parser)]
@@ -9,17 +10,23 @@ use promohub_graphql::{Config, schema};
     name = "promohub",
     version,
     about = "PromoHub: one place for your promo codes, written through to Flex, Fynn and Whop",
-    after_help = "Configuration comes from the environment: see contract/runtime.md and the README."
+    after_help = "Each setting is an environment variable (contract/runtime.md, the README) or the flag beside it, given before the subcommand: `promohub --listen 0.0.0.0:8080 serve`. A flag wins over the variable."
 )]
 struct Cli {
+    #[command(flatten)]
+    settings: Settings,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server (the default). With no provider configured: demo mode.
+    /// Run the server (the default). Needs at least one provider configured.
     Serve,
+    /// Run the server in demo mode: Flex, Fynn and Whop are sandboxes inside the process, and a
+    /// development token is printed when PROMOHUB_API_TOKENS is unset. Same as PROMOHUB_DEMO=1.
+    /// Refused when a provider is configured.
+    Demo,
     /// Print the GraphQL schema (SDL) the server serves.
     Schema,
     /// Run the database migrations of DATABASE_URL and exit.
@@ -30,15 +37,26 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let filter = cli
+        .settings
+        .var("RUST_LOG")
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or("info");
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
+            tracing_subscriber::EnvFilter::try_new(filter)
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    match Cli::parse().command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let config = Config::from_env()?;
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve) {
+        command @ (Command::Serve | Command::Demo) => {
+            let mut config = Config::from_settings(&settings)?;
+            if matches!(command, Command::Demo) {
+                config.demo = true;
+            }
+            config.check()?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -49,14 +67,17 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            let config = Config::from_env()?;
+            let config = Config::from_settings(&settings)?;
             promohub_domain::store::connect(&config.database_url).await?;
             println!("migrations applied");
             Ok(())
         }
         Command::Sync => {
-            let config = Config::from_env()?;
-            anyhow::ensure!(!config.is_demo(), "no provider is configured");
+            let config = Config::from_settings(&settings)?;
+            anyhow::ensure!(
+                !config.providers.is_empty(),
+                "no provider is configured: set FLEX_API_URL and FLEX_API_KEY (or FYNN_..., WHOP_...)"
+            );
             let db = promohub_domain::store::connect(&config.database_url).await?;
             let mut providers = promohub_domain::providers::Providers::new();
             for (provider, provider_config) in &config.providers {

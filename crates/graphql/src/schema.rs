@@ -920,9 +920,16 @@ impl MutationRoot {
         ctx: &Context<'_>,
         provider: Option<Provider>,
     ) -> async_graphql::Result<SyncReport> {
+        // One at a time: a second call while one runs is refused at once (SYNC_IN_PROGRESS).
         let report = service(ctx)?
-            .sync_from_providers(provider.map(Into::into))
+            .sync_from_providers_alone(provider.map(Into::into))
             .await
+            .ok_or_else(|| {
+                async_graphql::Error::new(
+                    "a sync from providers is already running; try again once it has finished",
+                )
+                .extend_with(|_, e| e.set("code", "SYNC_IN_PROGRESS"))
+            })?
             .map_err(query_error)?;
         let count = |n: u64| int(i64::try_from(n).unwrap_or(i64::MAX));
         Ok(SyncReport {

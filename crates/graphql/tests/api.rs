@@ -9,7 +9,7 @@ use promohub_domain::providers::ProviderConfig;
 use promohub_domain::testing::TestDb;
 use promohub_domain::{Provider, ServiceConfig};
 use promohub_graphql::Config;
-use promohub_graphql::http::{HttpConfig, Tokens};
+use promohub_graphql::http::{HttpConfig, MetricsConfig, Tokens};
 use promohub_graphql::limits::RequestLimits;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, RunningSandbox, SandboxConfig};
 use serde_json::{Value, json};
@@ -63,6 +63,7 @@ impl TestServer {
             listen: "127.0.0.1:0".parse().expect("address"),
             database_url: db.url.clone(),
             tokens: Some(Tokens::parse(&format!("write:{WRITER},read:{READER}")).expect("tokens")),
+            demo: false,
             providers,
             service: ServiceConfig {
                 retry_base: Duration::from_millis(20),
@@ -708,7 +709,12 @@ async fn graphql_over_http_follows_the_spec() {
         .await
         .expect("request");
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.expect("html").contains("GraphiQL"));
+    let html = page.text().await.expect("html");
+    assert!(html.contains("GraphiQL"));
+    // Served as built: pinned scripts, and the token is not kept in localStorage by default.
+    assert_eq!(html, promohub_graphql::http::GRAPHIQL);
+    assert!(html.contains("shouldPersistHeaders: false"));
+    assert_eq!(html.matches("integrity=\"sha384-").count(), 4, "{html}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -787,12 +793,13 @@ async fn the_rest_routes_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_mode_serves_sandboxes_when_nothing_is_configured() {
+async fn demo_mode_serves_sandboxes_when_asked_for() {
     let db = promohub_domain::testing::sqlite();
     let config = Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         database_url: db.url.clone(),
         tokens: Some(Tokens::parse(&format!("write:{WRITER}")).expect("tokens")),
+        demo: true,
         providers: Vec::new(),
         service: ServiceConfig {
             sync_interval: None,
@@ -822,6 +829,428 @@ async fn demo_mode_serves_sandboxes_when_nothing_is_configured() {
         )
         .await;
     assert_eq!(created["createPromoCode"]["userErrors"], json!([]));
+    server.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_providers_or_demo_the_server_refuses_to_start() {
+    let db = promohub_domain::testing::sqlite();
+    let base = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: db.url.clone(),
+        tokens: Some(Tokens::parse(&format!("write:{WRITER}")).expect("tokens")),
+        demo: false,
+        providers: Vec::new(),
+        service: ServiceConfig::default(),
+        cors_origins: Vec::new(),
+        http: Default::default(),
+    };
+    let start = |config: Config| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("port");
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            promohub_graphql::serve(config, listener, std::future::pending()),
+        )
+        .await
+        .expect("refused at once")
+        .expect_err("refused")
+        .to_string()
+    };
+    let error = start(base.clone()).await;
+    assert!(error.contains("no provider is configured"), "{error}");
+    assert!(error.contains("promohub demo"), "{error}");
+    // Demo mode is never what happens beside a configured provider.
+    let sandbox = RunningSandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
+    let error = start(Config {
+        demo: true,
+        providers: vec![(
+            Provider::Whop,
+            ProviderConfig::new(
+                sandbox.base_url(Emulated::Whop),
+                sandbox.key(Emulated::Whop),
+            ),
+        )],
+        ..base
+    })
+    .await;
+    assert!(error.contains("WHOP is configured"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_scrape_token_when_one_is_set() {
+    const SCRAPE: &str = "scrape-token-0001";
+    let server = TestServer::start_with(
+        promohub_domain::testing::sqlite(),
+        HttpConfig {
+            metrics: MetricsConfig {
+                token: Some(SCRAPE.into()),
+                ..MetricsConfig::default()
+            },
+            ..HttpConfig::default()
+        },
+    )
+    .await;
+    let scrape = |token: Option<&'static str>| {
+        let server = &server;
+        async move {
+            let mut request = server.http.get(server.url("/metrics"));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.expect("request");
+            (
+                response.status().as_u16(),
+                response.text().await.expect("text"),
+            )
+        }
+    };
+    assert_eq!(scrape(None).await.0, 401);
+    assert_eq!(
+        scrape(Some(WRITER)).await.0,
+        401,
+        "an API token is not the scrape token"
+    );
+    assert_eq!(scrape(Some("scrape-token-0002")).await.0, 401);
+    let (status, text) = scrape(Some(SCRAPE)).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("promohub_outbox_depth 0"), "{text}");
+    assert!(!text.contains(SCRAPE), "{text}");
+    server.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_have_a_listener_of_their_own() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let listen: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    let server = TestServer::start_with(
+        promohub_domain::testing::sqlite(),
+        HttpConfig {
+            metrics: MetricsConfig {
+                listen: Some(listen),
+                ..MetricsConfig::default()
+            },
+            ..HttpConfig::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        server.get("/metrics").await.expect("request").status(),
+        404,
+        "not beside the API"
+    );
+    server
+        .http
+        .post(server.url("/graphql"))
+        .bearer_auth(WRITER)
+        .json(&json!({ "query": "query Listed { providers { provider } }", "operationName": "Listed" }))
+        .send()
+        .await
+        .expect("request");
+    let response = server
+        .http
+        .get(format!("http://{listen}/metrics"))
+        .send()
+        .await
+        .expect("metrics listener");
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("text");
+    assert!(
+        text.contains(
+            "promohub_graphql_request_duration_seconds_count{operation=\"Listed\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    server.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operation_labels_stay_bounded_and_provider_metrics_keep_their_names() {
+    let server = TestServer::start_with(
+        promohub_domain::testing::sqlite(),
+        HttpConfig {
+            metrics: MetricsConfig {
+                max_operation_names: 3,
+                ..MetricsConfig::default()
+            },
+            ..HttpConfig::default()
+        },
+    )
+    .await;
+    let long = format!("L{}", "x".repeat(200));
+    let mut names: Vec<String> = (1..=5).map(|i| format!("Named{i}")).collect();
+    names.push(long.clone());
+    for name in &names {
+        let response = server
+            .http
+            .post(server.url("/graphql"))
+            .bearer_auth(WRITER)
+            .json(
+                &json!({ "query": format!("query {name} {{ providers {{ provider }} }}"),
+                           "operationName": name }),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+    }
+    // A name the document does not define is never a label.
+    let _ = server
+        .http
+        .post(server.url("/graphql"))
+        .bearer_auth(WRITER)
+        .json(&json!({ "query": "query Real { providers { provider } }", "operationName": "Invented" }))
+        .send()
+        .await
+        .expect("request");
+    let created = server
+        .write(
+            &create_mutation(),
+            json!({ "input": { "code": "METRICS1", "discount": { "type": "PERCENTAGE", "percentOff": 10 },
+                               "providers": ["WHOP"] } }),
+        )
+        .await;
+    assert_eq!(created["createPromoCode"]["userErrors"], json!([]));
+    let text = server
+        .get("/metrics")
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("text");
+    let operations: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("promohub_graphql_request_duration_seconds_count{operation=\"")
+        })
+        .filter_map(|l| l.split('"').next())
+        .collect();
+    assert_eq!(
+        operations,
+        ["Named1", "Named2", "Named3", "other"]
+            .into_iter()
+            .collect(),
+        "{text}"
+    );
+    assert!(!text.contains("Invented"), "{text}");
+    assert!(
+        !text.contains(&long[..65]),
+        "names are cut to 64 characters"
+    );
+    assert!(
+        text.contains(
+            "promohub_provider_calls_total{provider=\"WHOP\",operation=\"create\",outcome=\"ok\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("promohub_provider_call_duration_seconds_count{provider=\"WHOP\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("promohub_provider_links{provider=\"WHOP\",state=\"SYNCED\"} 1"),
+        "{text}"
+    );
+    server.stop().await.expect("stops");
+}
+
+const SYNC: &str = "imported updated unchanged drifted errors";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_from_providers_runs_once_per_request_and_one_at_a_time() {
+    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    server.sandbox.state().clear_journal();
+    for document in [
+        format!(
+            "mutation {{ a: syncFromProviders {{ {SYNC} }} b: syncFromProviders {{ {SYNC} }} }}"
+        ),
+        format!(
+            "mutation {{ ...S ...S }} fragment S on Mutation {{ syncFromProviders {{ {SYNC} }} }}"
+        ),
+        format!(
+            "mutation {{ syncFromProviders {{ {SYNC} }} ... on Mutation {{ again: syncFromProviders(provider: WHOP) {{ {SYNC} }} }} }}"
+        ),
+    ] {
+        let (status, body) = server.gql(Some(WRITER), &document, json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "ONCE_PER_REQUEST",
+            "{body}"
+        );
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("syncFromProviders may be selected once per request")),
+            "{body}"
+        );
+        assert!(body.get("data").is_none(), "nothing ran: {body}");
+    }
+    assert!(
+        server.sandbox.state().journal().is_empty(),
+        "no provider was called"
+    );
+
+    // Not while one runs: the first waits on a slow Whop page, the second is refused at once.
+    server.sandbox.state().inject(FaultSpec {
+        provider: Emulated::Whop,
+        operation: Some("list_promo_codes".into()),
+        kind: FaultKind::Latency { ms: 1500 },
+        times: Some(1),
+        apply: true,
+    });
+    let query = format!("mutation {{ syncFromProviders {{ {SYNC} }} }}");
+    let first = {
+        let http = server.http.clone();
+        let url = server.url("/graphql");
+        let query = query.clone();
+        tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(WRITER)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .expect("request")
+                .json::<Value>()
+                .await
+                .expect("json")
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while server.sandbox.state().journal().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first sync never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = tokio::time::Instant::now();
+    let (_, second) = server.gql(Some(WRITER), &query, json!({})).await;
+    assert_eq!(
+        second["errors"][0]["extensions"]["code"], "SYNC_IN_PROGRESS",
+        "{second}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused at once, not queued"
+    );
+    let first = first.await.expect("first sync");
+    assert!(first.get("errors").is_none(), "{first}");
+    let third = server.write(&query, json!({})).await;
+    assert!(
+        third["syncFromProviders"]["imported"].is_number(),
+        "{third}"
+    );
+    server.stop().await.expect("stops");
+}
+
+/// Sends raw bytes on a fresh connection; what came back before the server closed it or
+/// `wait` passed.
+async fn raw_exchange(addr: SocketAddr, request: &[u8], wait: Duration) -> (String, bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + wait;
+    let closed = loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => break true,
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => break false,
+        }
+    };
+    (String::from_utf8_lossy(&received).into_owned(), closed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_header_timeout_and_body_limit_act_before_auth() {
+    let server = TestServer::start_with(
+        promohub_domain::testing::sqlite(),
+        HttpConfig {
+            max_concurrent_requests: 1,
+            header_read_timeout: Duration::from_millis(300),
+            ..HttpConfig::default()
+        },
+    )
+    .await;
+    // A body declared over 1 MiB without a token: 413 at once, unread (not 401).
+    let started = tokio::time::Instant::now();
+    let (answer, _) = raw_exchange(
+        server.addr,
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n{",
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // A request head sent too slowly: the connection is closed after the header read timeout.
+    let started = tokio::time::Instant::now();
+    let (answer, closed) = raw_exchange(
+        server.addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(closed, "still open after 5 s: {answer}");
+    assert!(!answer.contains("200 OK"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // One request in flight (its body never comes) holds the only slot: the next is refused
+    // with 503 at once, before its token is looked at; /healthz still answers.
+    use tokio::io::AsyncWriteExt;
+    let mut holder = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    holder
+        .write_all(
+            format!("POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {WRITER}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("write");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let refused = loop {
+        let response = server
+            .http
+            .post(server.url("/graphql"))
+            .json(&json!({ "query": "{ providers { provider } }" }))
+            .send()
+            .await
+            .expect("request");
+        if response.status() == 503 {
+            break response;
+        }
+        assert_eq!(response.status(), 401, "no token: 401 while a slot is free");
+        assert!(tokio::time::Instant::now() < deadline, "never refused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(server.get("/healthz").await.expect("healthz").status(), 200);
+    drop(holder);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, _) = server
+            .gql(Some(WRITER), "{ providers { provider } }", json!({}))
+            .await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the slot never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.stop().await.expect("stops");
 }
 

@@ -1,4 +1,4 @@
-//! The real `promohub` binary in demo mode (in-process provider sandboxes) on a fresh SQLite
+//! The real `promohub` binary in demo mode (`promohub demo`: in-process provider sandboxes) on a fresh SQLite
 //! file in a temp dir, on a port the server picks. Its address comes from the line it prints
 //! (`promohub listening on http://...`, as scripts/lib/serve.sh reads it); in demo mode without
 //! configured tokens, the write token comes from its banner.
@@ -45,7 +45,7 @@ impl Server {
         let stderr = dir.path().join("server.err");
         let mut command = Command::new(env!("CARGO_BIN_EXE_promohub"));
         command
-            .arg("serve")
+            .arg("demo")
             .current_dir(dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
