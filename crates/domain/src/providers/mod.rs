@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use promohub_clients::{ClientSettings, Error as ClientError};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::metrics::Metrics;
 use crate::model::{
@@ -223,7 +224,8 @@ pub(crate) async fn classify<B: ErrorBody + serde::de::DeserializeOwned>(
 #[derive(Clone)]
 pub struct ProviderConfig {
     pub base_url: String,
-    pub api_key: String,
+    /// Exposed only to build the client's Authorization header.
+    pub api_key: SecretString,
     pub timeout: Duration,
     /// Client-side limit on calls; None sends as fast as asked.
     pub rate_limit: Option<RateLimit>,
@@ -244,7 +246,7 @@ impl ProviderConfig {
     pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
         Self {
             base_url: base_url.into(),
-            api_key: api_key.into(),
+            api_key: SecretString::from(api_key.into()),
             timeout: Duration::from_secs(10),
             rate_limit: None,
         }
@@ -318,8 +320,8 @@ impl Adapter {
         config: &ProviderConfig,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
-        let settings =
-            ClientSettings::new(&config.base_url, &config.api_key).with_timeout(config.timeout);
+        let settings = ClientSettings::new(&config.base_url, config.api_key.expose_secret())
+            .with_timeout(config.timeout);
         let gate = Gate(config.rate_limit.map(|l| Arc::new(RateLimiter::new(l))));
         let kind = match provider {
             Provider::Flex => Kind::Flex(flex::FlexAdapter::new(settings.flex()?, gate)),
