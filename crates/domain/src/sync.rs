@@ -196,19 +196,7 @@ impl PromoService {
     /// Re-queues now the provider writes of a code that are PENDING or FAILED.
     pub async fn retry_sync(&self, id: &str) -> Result<PromoCode, ServiceError> {
         let code = self.get(id).await?.ok_or_else(not_found)?;
-        provider_link::Entity::update_many()
-            .col_expr(
-                provider_link::Column::State,
-                sea_orm::sea_query::Expr::value(SyncState::Pending.as_str()),
-            )
-            .col_expr(
-                provider_link::Column::Attempts,
-                sea_orm::sea_query::Expr::value(0),
-            )
-            .col_expr(
-                provider_link::Column::NextAttemptAt,
-                sea_orm::sea_query::Expr::value(Utc::now()),
-            )
+        requeue_now()
             .filter(provider_link::Column::PromoCodeId.eq(id))
             .filter(
                 provider_link::Column::State
@@ -644,19 +632,7 @@ impl PromoService {
     ) -> Result<PromoCode, ServiceError> {
         let provider = link.provider;
         let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
-        let mut update = provider_link::Entity::update_many()
-            .col_expr(
-                provider_link::Column::State,
-                sea_orm::sea_query::Expr::value(SyncState::Pending.as_str()),
-            )
-            .col_expr(
-                provider_link::Column::Attempts,
-                sea_orm::sea_query::Expr::value(0),
-            )
-            .col_expr(
-                provider_link::Column::NextAttemptAt,
-                sea_orm::sea_query::Expr::value(Utc::now()),
-            );
+        let mut update = requeue_now();
         if link.state == SyncState::DeletedOnProvider {
             // Gone there: the worker creates it again (adopting a copy if one turns up).
             update = update.col_expr(
@@ -891,4 +867,22 @@ pub async fn link_states(
         }
     }
     Ok(counts)
+}
+
+/// An update that puts provider links back in the worker's queue, due now, attempts from zero
+/// (filter it to the links meant).
+fn requeue_now() -> sea_orm::UpdateMany<provider_link::Entity> {
+    provider_link::Entity::update_many()
+        .col_expr(
+            provider_link::Column::State,
+            sea_orm::sea_query::Expr::value(SyncState::Pending.as_str()),
+        )
+        .col_expr(
+            provider_link::Column::Attempts,
+            sea_orm::sea_query::Expr::value(0),
+        )
+        .col_expr(
+            provider_link::Column::NextAttemptAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
 }
