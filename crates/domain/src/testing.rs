@@ -16,7 +16,7 @@ use std::time::Duration;
 use promohub_sandbox::{Provider as SandboxProvider, RunningSandbox, SandboxConfig};
 use sea_orm::{ConnectionTrait, Database};
 
-use crate::model::Provider;
+use crate::model::{CreatePromoCodeInput, DiscountInput, DiscountType, Provider};
 use crate::providers::limiter::RateLimit;
 use crate::providers::{ProviderConfig, Providers};
 use crate::service::{PromoService, ServiceConfig};
@@ -376,4 +376,18 @@ macro_rules! on_both_databases {
             )*
         }
     };
+}
+
+/// A create input for a percentage code on these providers, everything else left out.
+pub fn percent_code(code: &str, percent_off: f64, providers: &[Provider]) -> CreatePromoCodeInput {
+    CreatePromoCodeInput {
+        code: code.to_string(),
+        discount: DiscountInput {
+            kind: Some(DiscountType::Percentage),
+            percent_off: Some(percent_off),
+            ..DiscountInput::default()
+        },
+        providers: providers.to_vec(),
+        ..CreatePromoCodeInput::default()
+    }
 }

@@ -29,18 +29,7 @@ on_both_databases!(
 
 const ACTOR: &str = "token:test";
 
-fn percent(code: &str, percent_off: f64, providers: &[Provider]) -> CreatePromoCodeInput {
-    CreatePromoCodeInput {
-        code: code.to_string(),
-        discount: DiscountInput {
-            kind: Some(DiscountType::Percentage),
-            percent_off: Some(percent_off),
-            ..DiscountInput::default()
-        },
-        providers: providers.to_vec(),
-        ..CreatePromoCodeInput::default()
-    }
-}
+use promohub_domain::testing::percent_code as percent;
 
 fn fixed(code: &str, cents: i64, currency: &str, providers: &[Provider]) -> CreatePromoCodeInput {
     CreatePromoCodeInput {

@@ -28,17 +28,9 @@ on_both_databases!(
 const ACTOR: &str = "token:test";
 const DRAIN: Duration = Duration::from_secs(20);
 
+/// A 10% code on these providers.
 fn percent(code: &str, providers: &[Provider]) -> CreatePromoCodeInput {
-    CreatePromoCodeInput {
-        code: code.to_string(),
-        discount: DiscountInput {
-            kind: Some(DiscountType::Percentage),
-            percent_off: Some(10.0),
-            ..DiscountInput::default()
-        },
-        providers: providers.to_vec(),
-        ..CreatePromoCodeInput::default()
-    }
+    promohub_domain::testing::percent_code(code, 10.0, providers)
 }
 
 fn fault(provider: Emulated, operation: &str, kind: FaultKind, times: Option<u32>) -> FaultSpec {
