@@ -1,5 +1,5 @@
 //! PromoHub's domain: the promo-code model and its rules, storage (sea-orm, SQLite or
-//! PostgreSQL), one adapter per provider, and the write-through service.
+//! PostgreSQL), one connector per provider, and the write-through service.
 
 pub mod currency;
 pub mod entity;
@@ -12,7 +12,6 @@ pub mod providers;
 pub mod rules;
 pub mod service;
 pub mod store;
-pub mod sync;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -20,5 +19,5 @@ pub mod testing;
 pub use error::{ErrorCode, ServiceError, UserError};
 pub use listing::{ListFilter, ListQuery, PageOf, SortField, UnreadableRow};
 pub use model::*;
+pub use service::SyncReport;
 pub use service::{PromoService, ServiceConfig};
-pub use sync::SyncReport;

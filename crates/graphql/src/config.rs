@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use promohub_domain::Provider;
-use promohub_domain::providers::ProviderConfig;
 use promohub_domain::providers::limiter::RateLimit;
+use promohub_domain::providers::{ProviderConfig, capabilities};
 
 use crate::http::{HttpConfig, Tokens};
 use crate::limits::RequestLimits;
@@ -244,11 +244,9 @@ impl Config {
         let timeout = Duration::from_millis(number(s, "PROMOHUB_PROVIDER_TIMEOUT_MS", 10_000u64)?);
         let mut providers = Vec::new();
         let mut missing = Vec::new();
-        for (provider, prefix) in [
-            (Provider::Flex, "FLEX"),
-            (Provider::Fynn, "FYNN"),
-            (Provider::Whop, "WHOP"),
-        ] {
+        for &provider in Provider::ALL {
+            // The variables' prefix is the provider's API name (FLEX_API_URL, ...).
+            let prefix = provider.as_str();
             let url = env(s, &format!("{prefix}_API_URL"));
             let key = env(s, &format!("{prefix}_API_KEY"));
             let (url, key) = match (url, key) {
@@ -267,8 +265,8 @@ impl Config {
                     continue;
                 }
             };
-            // Whop documents 100 requests per 10 s; the others document no limit.
-            let default_limit = (provider == Provider::Whop).then_some("100/10s");
+            // The limit the provider documents, when it documents one.
+            let default_limit = capabilities(provider).documented_rate_limit;
             let rate_limit = match env(s, &format!("PROMOHUB_{prefix}_RATE_LIMIT"))
                 .or(default_limit.map(str::to_string))
             {

@@ -155,7 +155,7 @@ pub async fn render(state: &AppState) -> String {
             .get_or_create(&TaskLabels { task: status.name })
             .set(i64::from(status.running));
     }
-    match promohub_domain::sync::link_states(&state.service).await {
+    match promohub_domain::service::link_states(&state.service).await {
         Ok(states) => {
             // Every provider and state, 0 when none: a series does not vanish when it empties.
             for provider in promohub_domain::Provider::ALL {

@@ -13,6 +13,7 @@ use std::sync::atomic::AtomicUsize;
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use chrono::Utc;
 use promohub_domain as domain;
+use promohub_domain::providers::{Currencies, Field};
 use serde_json::Value;
 
 pub type PromoHubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -790,29 +791,29 @@ impl QueryRoot {
         Ok(domain::Provider::ALL
             .iter()
             .map(|&provider| {
-                let caps = domain::rules::capabilities(provider);
+                let caps = domain::providers::capabilities(provider);
+                let holds = |field| caps.holds(field);
                 ProviderInfo {
                     provider: provider.into(),
                     configured: service.providers().is_configured(provider),
                     capabilities: ProviderCapabilities {
                         discount_types: caps.discount_types.iter().map(|&d| d.into()).collect(),
                         duration_types: caps.duration_types.iter().map(|&d| d.into()).collect(),
-                        max_redemptions: caps.max_redemptions,
-                        max_redemptions_per_customer: caps.max_redemptions_per_customer,
-                        expires_at: caps.expires_at,
-                        plan_restrictions: caps.plan_restrictions,
-                        product_restrictions: caps.product_restrictions,
-                        customer_restriction: caps.customer_restriction,
-                        new_customers_only: caps.new_customers_only,
-                        metadata: caps.metadata,
+                        max_redemptions: holds(Field::MaxRedemptions),
+                        max_redemptions_per_customer: holds(Field::MaxRedemptionsPerCustomer),
+                        expires_at: holds(Field::ExpiresAt),
+                        plan_restrictions: holds(Field::PlanIds),
+                        product_restrictions: holds(Field::ProductIds),
+                        customer_restriction: holds(Field::CustomerId),
+                        new_customers_only: holds(Field::NewCustomersOnly),
+                        metadata: holds(Field::Metadata),
                         updatable_fields: caps
-                            .updatable_fields
-                            .iter()
-                            .map(|f| f.to_string())
+                            .updatable_fields()
+                            .map(|f| f.api_name().to_string())
                             .collect(),
                         currencies: match caps.currencies {
-                            domain::rules::Currencies::AnyIso4217 => None,
-                            domain::rules::Currencies::Only(codes) => {
+                            Currencies::AnyIso4217 => None,
+                            Currencies::Only(codes) => {
                                 Some(codes.iter().map(|c| c.to_string()).collect())
                             }
                         },
