@@ -13,9 +13,6 @@ pub mod rules;
 pub mod service;
 pub mod store;
 
-#[cfg(any(test, feature = "test-support"))]
-pub mod testing;
-
 pub use error::{ErrorCode, ServiceError, UserError};
 pub use listing::{ListFilter, ListQuery, PageOf, SortField, UnreadableRow};
 pub use model::*;

@@ -3,10 +3,10 @@
 use std::collections::HashSet;
 
 use chrono::{Duration, SubsecRound, Utc};
-use promohub_domain::on_both_databases;
-use promohub_domain::testing::{Harness, TestDb};
 use promohub_domain::*;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, Redemption};
+use promohub_test_support::on_both_databases;
+use promohub_test_support::{Harness, TestDb};
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -29,7 +29,7 @@ on_both_databases!(
 
 const ACTOR: &str = "token:test";
 
-use promohub_domain::testing::percent_code as percent;
+use promohub_test_support::percent_code as percent;
 
 fn fixed(code: &str, cents: i64, currency: &str, providers: &[Provider]) -> CreatePromoCodeInput {
     CreatePromoCodeInput {
@@ -1325,14 +1325,14 @@ async fn every_accepted_change_is_audited(db: TestDb) {
 
 #[tokio::test]
 async fn migrations_run_twice_without_harm() {
-    let db = promohub_domain::testing::sqlite();
+    let db = promohub_test_support::sqlite();
     promohub_domain::store::connect(&db.url)
         .await
         .expect("first start");
     promohub_domain::store::connect(&db.url)
         .await
         .expect("second start");
-    if let Some(pg) = promohub_domain::testing::postgres().await {
+    if let Some(pg) = promohub_test_support::postgres().await {
         promohub_domain::store::connect(&pg.url)
             .await
             .expect("first start");

@@ -1,7 +1,7 @@
 //! Replicas starting together on a fresh database: every one connects, the migrations run once.
 
-use promohub_domain::on_both_databases;
-use promohub_domain::testing::TestDb;
+use promohub_test_support::TestDb;
+use promohub_test_support::on_both_databases;
 use sea_orm::{ConnectionTrait, Statement};
 
 async fn replicas_starting_together_migrate_once(db: TestDb) {

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use promohub_domain::on_both_databases;
-use promohub_domain::testing::{Harness, TestDb};
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated};
+use promohub_test_support::on_both_databases;
+use promohub_test_support::{Harness, TestDb};
 
 async fn a_second_sync_is_refused_while_one_runs(db: TestDb) {
     let postgres = db.backend == "postgres";

@@ -8,11 +8,11 @@
 use chrono::{Duration, Utc};
 use promohub_domain::entity::{promo_code, provider_link};
 use promohub_domain::providers::Providers;
-use promohub_domain::testing::TestDb;
 use promohub_domain::{
     ListFilter, ListQuery, PromoCodeStatus, PromoService, Provider, ServiceConfig, SortField,
-    SyncState, on_both_databases,
+    SyncState,
 };
+use promohub_test_support::{TestDb, on_both_databases};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement};
 use serde_json::{Value, json};

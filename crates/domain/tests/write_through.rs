@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use promohub_domain::on_both_databases;
 use promohub_domain::providers::limiter::RateLimit;
-use promohub_domain::testing::{Harness, Options, TestDb, drain};
 use promohub_domain::*;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, Redemption};
+use promohub_test_support::on_both_databases;
+use promohub_test_support::{Harness, Options, TestDb, drain};
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -30,7 +30,7 @@ const DRAIN: Duration = Duration::from_secs(20);
 
 /// A 10% code on these providers.
 fn percent(code: &str, providers: &[Provider]) -> CreatePromoCodeInput {
-    promohub_domain::testing::percent_code(code, 10.0, providers)
+    promohub_test_support::percent_code(code, 10.0, providers)
 }
 
 fn fault(

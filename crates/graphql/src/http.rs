@@ -1010,8 +1010,8 @@ mod tests {
     }
 
     /// A server whose state a test builds itself, on SQLite, with no provider.
-    pub(crate) async fn test_state() -> (AppState, promohub_domain::testing::TestDb) {
-        let db = promohub_domain::testing::sqlite();
+    pub(crate) async fn test_state() -> (AppState, promohub_test_support::TestDb) {
+        let db = promohub_test_support::sqlite();
         let connection = promohub_domain::store::connect(&db.url)
             .await
             .expect("database");

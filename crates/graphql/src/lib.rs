@@ -2,6 +2,7 @@
 //! contract/runtime.md, over the domain service and its background worker.
 
 pub mod config;
+mod demo;
 pub mod http;
 pub mod limits;
 pub mod metrics;
@@ -13,52 +14,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
-use promohub_domain::providers::{ProviderConfig, Providers};
-use promohub_domain::{PromoService, Provider};
-use promohub_sandbox::{Provider as Emulated, RunningSandbox, SandboxConfig};
+use promohub_domain::providers::Providers;
+use promohub_domain::PromoService;
 
 pub use config::Config;
-use http::{AppState, Tokens};
-
-/// What demo mode started, kept alive as long as the server runs.
-struct Demo {
-    _sandbox: RunningSandbox,
-}
-
-/// Demo mode (asked for with `promohub demo` or `PROMOHUB_DEMO=1`): the providers are
-/// sandboxes in this process, and a development token is made when none is configured. Loud,
-/// on purpose.
-async fn start_demo(config: &mut Config) -> anyhow::Result<Demo> {
-    let sandbox = RunningSandbox::start(SandboxConfig::default()).await?;
-    for (provider, emulated) in [
-        (Provider::Flex, Emulated::Flex),
-        (Provider::Fynn, Emulated::Fynn),
-        (Provider::Whop, Emulated::Whop),
-    ] {
-        config.providers.push((
-            provider,
-            ProviderConfig::new(sandbox.base_url(emulated), sandbox.key(emulated)),
-        ));
-    }
-    let token_line = if config.tokens.is_none() {
-        let token = format!("demo-{}", uuid::Uuid::new_v4().simple());
-        config.tokens = Some(Tokens::parse(&format!("write:{token}")).map_err(anyhow::Error::msg)?);
-        format!("development token (write): {token}")
-    } else {
-        "tokens: from PROMOHUB_API_TOKENS".to_string()
-    };
-    let bar = "=".repeat(78);
-    println!(
-        "{bar}\n DEMO MODE (asked for): Flex, Fynn and Whop are SANDBOXES\n \
-         running inside this process at {} (control API: {}/_sandbox).\n \
-         Nothing reaches a real payment provider. For real ones: FLEX_API_URL/FLEX_API_KEY (etc.) and `promohub serve`.\n \
-         {token_line}\n{bar}",
-        sandbox.url(),
-        sandbox.url()
-    );
-    tracing::warn!("DEMO MODE: providers are in-process sandboxes");
-    Ok(Demo { _sandbox: sandbox })
-}
+use http::AppState;
 
 /// Runs the server on `listener` until `shutdown` resolves: migrations, the worker, the API.
 /// In-flight requests finish before it returns. `/metrics` gets a listener of its own when
@@ -90,8 +50,9 @@ pub async fn serve_with(
         metrics_listener.is_some() == config.http.metrics.listen.is_some(),
         "a metrics listener goes with PROMOHUB_METRICS_LISTEN"
     );
-    let demo = if config.is_demo() {
-        Some(start_demo(&mut config).await?)
+    // Held to the end: the sandboxes outlive the worker that writes to them.
+    let _demo = if config.is_demo() {
+        Some(demo::start(&mut config).await?)
     } else {
         None
     };
@@ -191,7 +152,6 @@ pub async fn serve_with(
         metrics_server.abort();
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
-    drop(demo);
     tracing::info!("promohub stopped");
     Ok(())
 }

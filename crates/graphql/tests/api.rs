@@ -4,14 +4,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use promohub_domain::on_both_databases;
 use promohub_domain::providers::ProviderConfig;
-use promohub_domain::testing::TestDb;
 use promohub_domain::{Provider, ServiceConfig};
 use promohub_graphql::Config;
 use promohub_graphql::http::{HttpConfig, MetricsConfig, Tokens};
 use promohub_graphql::limits::RequestLimits;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, RunningSandbox, SandboxConfig};
+use promohub_test_support::TestDb;
+use promohub_test_support::on_both_databases;
 use serde_json::{Value, json};
 
 const WRITER: &str = "writer-token-0001";
@@ -385,7 +385,7 @@ async fn every_query_and_mutation_of_the_contract(db: TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_and_scopes_are_enforced() {
-    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    let server = TestServer::start(promohub_test_support::sqlite()).await;
     let query = "{ providers { provider } }";
     assert_eq!(server.gql(None, query, json!({})).await.0, 401);
     let (status, body) = server
@@ -427,7 +427,7 @@ async fn tokens_and_scopes_are_enforced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutation_failures_come_back_as_user_errors() {
-    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    let server = TestServer::start(promohub_test_support::sqlite()).await;
     let create = |input: Value| {
         let server = &server;
         async move {
@@ -567,7 +567,7 @@ async fn mutation_failures_come_back_as_user_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_over_http_follows_the_spec() {
-    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    let server = TestServer::start(promohub_test_support::sqlite()).await;
     let post = |body: String, content_type: &str, accept: &str| {
         server
             .http
@@ -719,7 +719,7 @@ async fn graphql_over_http_follows_the_spec() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rest_routes_answer() {
-    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    let server = TestServer::start(promohub_test_support::sqlite()).await;
     let text = |path: &'static str| {
         let server = &server;
         async move {
@@ -794,7 +794,7 @@ async fn the_rest_routes_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_mode_serves_sandboxes_when_asked_for() {
-    let db = promohub_domain::testing::sqlite();
+    let db = promohub_test_support::sqlite();
     let config = Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         database_url: db.url.clone(),
@@ -834,7 +834,7 @@ async fn demo_mode_serves_sandboxes_when_asked_for() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_providers_or_demo_the_server_refuses_to_start() {
-    let db = promohub_domain::testing::sqlite();
+    let db = promohub_test_support::sqlite();
     let base = Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         database_url: db.url.clone(),
@@ -884,7 +884,7 @@ async fn without_providers_or_demo_the_server_refuses_to_start() {
 async fn metrics_need_the_scrape_token_when_one_is_set() {
     const SCRAPE: &str = "scrape-token-0001";
     let server = TestServer::start_with(
-        promohub_domain::testing::sqlite(),
+        promohub_test_support::sqlite(),
         HttpConfig {
             metrics: MetricsConfig {
                 token: Some(SCRAPE.into()),
@@ -930,7 +930,7 @@ async fn metrics_can_have_a_listener_of_their_own() {
         .port();
     let listen: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
     let server = TestServer::start_with(
-        promohub_domain::testing::sqlite(),
+        promohub_test_support::sqlite(),
         HttpConfig {
             metrics: MetricsConfig {
                 listen: Some(listen),
@@ -973,7 +973,7 @@ async fn metrics_can_have_a_listener_of_their_own() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operation_labels_stay_bounded_and_provider_metrics_keep_their_names() {
     let server = TestServer::start_with(
-        promohub_domain::testing::sqlite(),
+        promohub_test_support::sqlite(),
         HttpConfig {
             metrics: MetricsConfig {
                 max_operation_names: 3,
@@ -1064,7 +1064,7 @@ const SYNC: &str = "imported updated unchanged drifted errors";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_from_providers_runs_once_per_request_and_one_at_a_time() {
-    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    let server = TestServer::start(promohub_test_support::sqlite()).await;
     server.sandbox.state().clear_journal();
     for document in [
         format!(
@@ -1171,7 +1171,7 @@ async fn raw_exchange(addr: SocketAddr, request: &[u8], wait: Duration) -> (Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_header_timeout_and_body_limit_act_before_auth() {
     let server = TestServer::start_with(
-        promohub_domain::testing::sqlite(),
+        promohub_test_support::sqlite(),
         HttpConfig {
             max_concurrent_requests: 1,
             header_read_timeout: Duration::from_millis(300),
@@ -1276,7 +1276,7 @@ fn nested_metadata(depth: usize) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_limits_refuse_before_work_and_the_server_stays_up() {
-    let server = TestServer::start(promohub_domain::testing::sqlite()).await;
+    let server = TestServer::start(promohub_test_support::sqlite()).await;
     let before = total_codes(&server).await;
     let deep_list = format!(
         "{{ promoCodes(filter: {{ codePrefix: {}\"a\"{} }}) {{ totalCount }} }}",
@@ -1418,7 +1418,7 @@ async fn a_configured_limit_refuses_just_over_and_takes_just_under() {
         },
         ..HttpConfig::default()
     };
-    let server = TestServer::start_with(promohub_domain::testing::sqlite(), http).await;
+    let server = TestServer::start_with(promohub_test_support::sqlite(), http).await;
     let (_, ok) = server
         .gql(
             Some(READER),
@@ -1456,7 +1456,7 @@ async fn a_request_past_the_timeout_is_answered_and_its_change_still_lands() {
         request_timeout: Duration::from_millis(300),
         ..HttpConfig::default()
     };
-    let server = TestServer::start_with(promohub_domain::testing::sqlite(), http).await;
+    let server = TestServer::start_with(promohub_test_support::sqlite(), http).await;
     server.sandbox.state().inject(FaultSpec {
         provider: Emulated::Whop,
         operation: Some("create_promo_code".into()),
@@ -1554,7 +1554,7 @@ async fn shutdown_waits_for_requests_in_flight_only_as_long_as_the_grace() {
         ..HttpConfig::default()
     };
     let server = TestServer::start_with_provider_timeout(
-        promohub_domain::testing::sqlite(),
+        promohub_test_support::sqlite(),
         http,
         Duration::from_secs(60),
     )

@@ -4,8 +4,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use promohub_domain::testing::TestDb;
 use promohub_sandbox::{Provider, RunningSandbox, SandboxConfig};
+use promohub_test_support::TestDb;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "binary-test-write-token";
@@ -111,12 +111,12 @@ async fn run_binary(db: TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_runs_on_sqlite_from_the_environment_and_stops_on_sigterm() {
-    run_binary(promohub_domain::testing::sqlite()).await;
+    run_binary(promohub_test_support::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_runs_on_postgres_from_the_environment_and_stops_on_sigterm() {
-    if let Some(db) = promohub_domain::testing::postgres().await {
+    if let Some(db) = promohub_test_support::postgres().await {
         run_binary(db).await;
     }
 }

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use promohub_domain::testing::sandbox_providers;
 use promohub_domain::{
     CreatePromoCodeInput, DiscountInput, DiscountType, PromoService, Provider, ServiceConfig,
 };
 use promohub_sandbox::{RunningSandbox, SandboxConfig};
+use promohub_test_support::sandbox_providers;
 
 const EVERY_FIELD: &str = "{ promoCodes(first: 200) { totalCount
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
@@ -47,7 +47,7 @@ async fn queries_for(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_costs_a_constant_number_of_queries() {
-    let db = promohub_domain::testing::sqlite();
+    let db = promohub_test_support::sqlite();
     let sandbox = RunningSandbox::start(SandboxConfig::default())
         .await
         .expect("sandbox");

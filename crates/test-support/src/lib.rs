@@ -1,5 +1,6 @@
-//! Test support (feature `test-support`): databases for tests on SQLite and on a throwaway
-//! PostgreSQL cluster that the tests start themselves, and services wired to a sandbox.
+//! Test support for every crate's tests (a dev-dependency only: no shipped crate depends on
+//! it): databases for tests on SQLite and on a throwaway PostgreSQL cluster that the tests
+//! start themselves, and services wired to a sandbox.
 //!
 //! PostgreSQL: `PROMOHUB_TEST_POSTGRES_URL` (a server URL whose user may create databases) is
 //! used when set; otherwise the first `initdb` found (`PROMOHUB_PG_BIN`, Debian's
@@ -16,10 +17,10 @@ use std::time::Duration;
 use promohub_sandbox::{Provider as SandboxProvider, RunningSandbox, SandboxConfig};
 use sea_orm::{ConnectionTrait, Database};
 
-use crate::model::{CreatePromoCodeInput, DiscountInput, DiscountType, Provider};
-use crate::providers::limiter::RateLimit;
-use crate::providers::{ProviderConfig, Providers};
-use crate::service::{PromoService, ServiceConfig};
+use promohub_domain::model::{CreatePromoCodeInput, DiscountInput, DiscountType, Provider};
+use promohub_domain::providers::limiter::RateLimit;
+use promohub_domain::providers::{ProviderConfig, Providers};
+use promohub_domain::service::{PromoService, ServiceConfig};
 
 /// A database for one test.
 pub struct TestDb {
@@ -308,7 +309,7 @@ impl Harness {
             .expect("sandbox starts");
         let mut harness = Self {
             service: PromoService::new(
-                crate::store::connect(&db.url)
+                promohub_domain::store::connect(&db.url)
                     .await
                     .expect("database opens and migrates"),
                 Providers::new(),
@@ -326,7 +327,7 @@ impl Harness {
     /// a restart.
     pub async fn another_process(&self) -> PromoService {
         PromoService::new(
-            crate::store::connect(&self.db.url)
+            promohub_domain::store::connect(&self.db.url)
                 .await
                 .expect("database opens and migrates"),
             sandbox_providers_limited(&self.sandbox, self.options.timeout, self.options.whop_limit),
@@ -361,7 +362,7 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name($crate::testing::sqlite()).await;
+                    super::$name($crate::sqlite()).await;
                 }
             )*
         }
@@ -369,7 +370,7 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    if let Some(db) = $crate::testing::postgres().await {
+                    if let Some(db) = $crate::postgres().await {
                         super::$name(db).await;
                     }
                 }
