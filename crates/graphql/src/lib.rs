@@ -14,8 +14,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
-use promohub_domain::providers::Providers;
 use promohub_domain::PromoService;
+use promohub_domain::providers::Providers;
 
 pub use config::Config;
 use http::AppState;

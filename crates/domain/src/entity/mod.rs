@@ -3,4 +3,5 @@
 
 pub mod audit_log;
 pub mod promo_code;
+pub mod provider_cleanup;
 pub mod provider_link;

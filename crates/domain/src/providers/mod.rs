@@ -170,13 +170,18 @@ impl Adapter {
     /// The provider's live copy of `code` (same code ignoring case, not archived, and made for
     /// this code where the provider carries our id), if it has one.
     pub async fn find(&self, code: &PromoCode) -> Result<Option<Remote>, ProviderError> {
+        self.find_code(&code.code, &code.id).await
+    }
+
+    /// The same, by the code and the PromoHub id it was made for.
+    pub async fn find_code(&self, code: &str, id: &str) -> Result<Option<Remote>, ProviderError> {
         let all = self.measured("list", self.connector.list_codes()).await?;
         let mut matching: Vec<RemoteCode> = all
             .into_iter()
             .filter(|r| {
-                r.code.eq_ignore_ascii_case(&code.code)
+                r.code.eq_ignore_ascii_case(code)
                     && r.status != PromoCodeStatus::Archived
-                    && r.owner.as_ref().is_none_or(|owner| *owner == code.id)
+                    && r.owner.as_ref().is_none_or(|owner| owner == id)
             })
             .collect();
         // Flex keeps codes unique among active ones only: prefer a live copy.

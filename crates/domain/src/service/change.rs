@@ -26,34 +26,39 @@ impl PromoService {
     ) -> Result<PromoCode, ServiceError> {
         let token = uuid::Uuid::new_v4().to_string();
         let current = self.lease(id, input.expected_version, &token).await?;
-        let result = match crate::rules::validate_update(&current, &input, Utc::now()) {
+        let _held = self.keep(id, &token);
+        match crate::rules::validate_update(&current, &input, Utc::now()) {
             Ok(next) => self.apply(current, next, &token, actor, "update").await,
-            Err(errors) => Err(ServiceError::User(errors)),
-        };
-        if result.is_err() {
-            self.release(id, &token).await;
+            Err(errors) => {
+                self.release(id, &token).await;
+                Err(ServiceError::User(errors))
+            }
         }
-        result
     }
 
     /// Archives the code here and retires it on every provider it lives on.
     pub async fn archive(&self, id: &str, actor: &str) -> Result<PromoCode, ServiceError> {
         let token = uuid::Uuid::new_v4().to_string();
         let current = self.lease(id, None, &token).await?;
-        let result = if current.status == PromoCodeStatus::Archived {
-            Err(UserError::new(&["id"], ErrorCode::Archived, "the code is already archived").into())
-        } else {
-            let mut next = current.clone();
-            next.status = PromoCodeStatus::Archived;
-            self.apply(current, next, &token, actor, "archive").await
-        };
-        if result.is_err() {
+        let _held = self.keep(id, &token);
+        if current.status == PromoCodeStatus::Archived {
             self.release(id, &token).await;
+            return Err(UserError::new(
+                &["id"],
+                ErrorCode::Archived,
+                "the code is already archived",
+            )
+            .into());
         }
-        result
+        let mut next = current.clone();
+        next.status = PromoCodeStatus::Archived;
+        self.apply(current, next, &token, actor, "archive").await
     }
 
-    /// Writes `next` to the providers whose part of the code changed, then stores it.
+    /// Writes `next` to the providers whose part of the code changed, then stores it. Settles
+    /// the lease on every path: released when nothing reached a provider or a rejection was put
+    /// back; when the providers took the change but it cannot be stored, it is left to expire,
+    /// and recovery then writes the stored state to every provider again.
     async fn apply(
         &self,
         current: PromoCode,
@@ -126,9 +131,10 @@ impl PromoService {
             if !failed_reverts.is_empty() {
                 // The provider holds the change PromoHub refused: re-queue it to converge.
                 for e in &failed_reverts {
-                    self.requeue(&current.id, e.provider).await?;
+                    self.requeue(&current.id, e.provider, token).await?;
                 }
             }
+            self.release(&current.id, token).await;
             return Err(ServiceError::User(errors));
         }
 

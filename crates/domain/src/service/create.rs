@@ -17,7 +17,7 @@ use crate::error::{ErrorCode, ServiceError, UserError};
 use crate::model::{
     CreatePromoCodeInput, PromoCode, PromoCodeStatus, Provider, ProviderSync, SyncState,
 };
-use crate::providers::{ProviderError, Remote};
+use crate::providers::ProviderError;
 use crate::store;
 
 impl PromoService {
@@ -78,6 +78,7 @@ impl PromoService {
         };
         let token = uuid::Uuid::new_v4().to_string();
         self.reserve(&code, &token, now).await?;
+        let _held = self.keep(&code.id, &token);
         let outcomes = self.create_everywhere(&code, false).await;
         self.settle_create(code, &token, outcomes, actor).await
     }
@@ -127,7 +128,7 @@ impl PromoService {
             .collect();
         if !permanent.is_empty() {
             let not_undone = self.undo_create(&code, &outcomes, actor).await;
-            self.forget(&code.id).await?;
+            self.forget(&code.id, token).await?;
             let mut errors = rejected(&permanent).user_errors().to_vec();
             errors.extend(not_undone);
             return Err(ServiceError::User(errors));
@@ -191,8 +192,11 @@ impl PromoService {
             .one(&self.db)
             .await?;
         if let Some(stale) = stale {
-            tracing::warn!(code = %stale.code, "reclaiming an abandoned create");
-            self.forget(&stale.id).await?;
+            let reclaim = uuid::Uuid::new_v4().to_string();
+            if self.try_lease(&stale.id, Some(0), &reclaim).await? {
+                tracing::warn!(code = %stale.code, "reclaiming an abandoned create");
+                self.forget(&stale.id, &reclaim).await?;
+            }
         }
         let txn = self.db.begin().await?;
         let inserted = promo_code::Entity::insert(store::to_active(
@@ -226,17 +230,24 @@ impl PromoService {
     }
 
     /// Deletes a code that never became visible (a rejected create).
-    pub(crate) async fn forget(&self, id: &str) -> Result<(), ServiceError> {
+    /// Fenced: only while `token` holds it (else nothing is deleted).
+    pub(crate) async fn forget(&self, id: &str, token: &str) -> Result<(), ServiceError> {
         let txn = self.db.begin().await?;
         provider_link::Entity::delete_many()
             .filter(provider_link::Column::PromoCodeId.eq(id))
             .exec(&txn)
             .await?;
-        promo_code::Entity::delete_many()
+        let deleted = promo_code::Entity::delete_many()
             .filter(promo_code::Column::Id.eq(id))
             .filter(promo_code::Column::Version.eq(0))
+            .filter(promo_code::Column::LockToken.eq(token))
             .exec(&txn)
             .await?;
+        if deleted.rows_affected != 1 {
+            // Another holder has it now (the transaction rolls back): theirs to settle.
+            tracing::warn!(%id, "a rejected create is held by another holder now; left to it");
+            return Ok(());
+        }
         txn.commit().await?;
         Ok(())
     }
@@ -244,8 +255,9 @@ impl PromoService {
     /// After a permanent rejection, leaves no active copy anywhere: retires what was created,
     /// and looks for a copy where the outcome is unknown (a timeout may still have landed).
     ///
-    /// An undo that fails is answered (a user error saying what the provider still holds) and
-    /// recorded in the audit log under the code's id, besides the log line.
+    /// An undo that fails is answered (a user error saying what the provider still holds),
+    /// recorded in the audit log under the code's id, and queued: the worker retries it
+    /// (`cleanup.rs`) while the failure may pass.
     pub(crate) async fn undo_create(
         &self,
         code: &PromoCode,
@@ -262,12 +274,7 @@ impl PromoService {
                         tracing::error!(code = %code.code, %provider, error = %error.message,
                             "cannot check for a copy left by a rejected create");
                         // Unknown whether a copy is there: reported like a failed undo.
-                        let unknown = Remote {
-                            external_id: "unknown (the look-up failed)".to_string(),
-                            secondary_id: None,
-                            times_redeemed: 0,
-                        };
-                        return Some((unknown, error));
+                        return Some((None, error));
                     }
                 },
                 Outcome::Failed(_) => None,
@@ -276,18 +283,22 @@ impl PromoService {
             let error = adapter.retire(&remote).await.err()?;
             tracing::error!(code = %code.code, %provider, error = %error.message,
                 "cannot undo the create of a rejected code");
-            Some((remote, error))
+            Some((Some(remote), error))
         }))
         .await;
         let mut errors = Vec::new();
         for (remote, error) in failed.into_iter().flatten() {
+            let external_id = remote.as_ref().map_or_else(
+                || "unknown: the look-up failed".to_string(),
+                |r| r.external_id.clone(),
+            );
             let audit = audit_log::Entity::insert(audit_log::ActiveModel {
                 promo_code_id: Set(code.id.clone()),
                 actor: Set(actor.to_string()),
                 action: Set("undo_failed".to_string()),
                 changes: Set(json!({
                     "code": code.code, "provider": error.provider,
-                    "external_id": remote.external_id, "error": error.message,
+                    "external_id": external_id, "error": error.message,
                 })
                 .to_string()),
                 at: Set(Utc::now()),
@@ -298,13 +309,20 @@ impl PromoService {
             if let Err(db_error) = audit {
                 tracing::error!(%db_error, "cannot record a failed undo in the audit log");
             }
-            errors.push(not_undone(
+            let queued = match self.queue_cleanup(code, remote.as_ref(), &error).await {
+                Ok(()) if error.is_transient() => "; PromoHub keeps trying to retire it",
+                Ok(()) => "",
+                Err(db_error) => {
+                    tracing::error!(%db_error, "cannot queue a failed undo for retry");
+                    ""
+                }
+            };
+            let mut reported = not_undone(
                 &error,
-                &format!(
-                    "undoing the create of {} ({})",
-                    code.code, remote.external_id
-                ),
-            ));
+                &format!("undoing the create of {} ({external_id})", code.code),
+            );
+            reported.message.push_str(queued);
+            errors.push(reported);
         }
         errors
     }

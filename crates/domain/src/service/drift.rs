@@ -9,8 +9,9 @@ use serde_json::json;
 use crate::entity::{audit_log, provider_link};
 use crate::error::{ErrorCode, ServiceError, UserError};
 
+use super::lease::renew;
 use super::outbox::requeue_now;
-use super::{PromoService, not_found};
+use super::{PromoService, conflict, not_found};
 use crate::model::{DriftStrategy, PromoCode, PromoCodeStatus, Provider, ProviderSync, SyncState};
 use crate::providers::{Field, RemoteCode, RemoteSettings};
 
@@ -41,6 +42,7 @@ impl PromoService {
         };
         let token = uuid::Uuid::new_v4().to_string();
         let current = self.lease(id, None, &token).await?;
+        let _held = self.keep(id, &token);
         let result = match current.provider(provider).cloned() {
             None => Err(UserError::new(
                 &["provider"],
@@ -71,6 +73,11 @@ impl PromoService {
     ) -> Result<PromoCode, ServiceError> {
         let provider = link.provider;
         let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
+        if !renew(&txn, &current.id, token, self.lease_until(Utc::now())).await? {
+            return Err(conflict(
+                "another change took over this code; reload and retry",
+            ));
+        }
         let mut update = requeue_now();
         if link.state == SyncState::DeletedOnProvider {
             // Gone there: the worker creates it again (adopting a copy if one turns up).

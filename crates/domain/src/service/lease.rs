@@ -1,15 +1,25 @@
 //! Holding a code: a short lease taken with one conditional UPDATE (`... WHERE version = ?
 //! AND the lock is free`), so one change at a time works on a code in any process and no
-//! transaction is held open across provider calls; the commit that stores a change only
-//! lands while its lease token still holds the code.
+//! transaction is held open across provider calls.
+//!
+//! While a holder works, [`Held`] renews the lease every third of its length, so a slow
+//! provider or a long wait does not hand the code to someone else. Every write a holder makes
+//! is fenced by its token: it renews the lease in the same transaction (`... WHERE lock_token
+//! = mine`) and writes only when that matched, so a holder that lost its lease (a process
+//! paused past it, a database out of reach during the renewals) can never overwrite what the
+//! next holder decided.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+};
 use serde_json::Value;
 
 use super::{PromoService, conflict, not_found};
@@ -19,9 +29,107 @@ use crate::model::{PromoCode, Provider, SyncState};
 use crate::providers::ProviderError;
 use crate::store;
 
+/// Attempts at storing a change the providers may already hold (100 ms, then 400 ms apart).
+const COMMIT_TRIES: u32 = 3;
+
+/// A lease this process holds on one code, renewed in the background while it lives. Dropping
+/// it stops the renewals; it does not release the lease (a commit or `release` does, and an
+/// abandoned lease expires on its own).
+pub(crate) struct Held {
+    lost: Arc<AtomicBool>,
+    renewals: tokio::task::JoinHandle<()>,
+}
+
+impl Held {
+    /// A renewal found another holder: whatever this one still does will not be stored.
+    pub(crate) fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.renewals.abort();
+    }
+}
+
+/// Extends the lease on `id` if `token` still holds it; false when it does not (another holder
+/// took it over, or the code is gone). Run inside a write's transaction, it is the fence.
+pub(crate) async fn renew<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    token: &str,
+    until: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let renewed = promo_code::Entity::update_many()
+        .col_expr(promo_code::Column::LockedUntil, Expr::value(until))
+        .filter(promo_code::Column::Id.eq(id))
+        .filter(promo_code::Column::LockToken.eq(token))
+        .exec(conn)
+        .await?;
+    Ok(renewed.rows_affected == 1)
+}
+
 impl PromoService {
+    /// Keeps the lease `token` holds on `id` for as long as the answer lives.
+    pub(crate) fn keep(&self, id: &str, token: &str) -> Held {
+        let lost = Arc::new(AtomicBool::new(false));
+        let (db, id, token, lease) = (
+            self.db.clone(),
+            id.to_string(),
+            token.to_string(),
+            self.config.lease,
+        );
+        let every = (lease / 3).max(StdDuration::from_millis(50));
+        let flag = lost.clone();
+        let renewals = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                ticks.tick().await;
+                let until = Utc::now()
+                    + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1));
+                match renew(&db, &id, &token, until).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(%id, "lost the lease on a code; this holder's outcome will not be stored");
+                        flag.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    // The next tick tries again; the lease lasts three ticks.
+                    Err(error) => tracing::error!(%id, %error, "cannot renew a lease"),
+                }
+            }
+        });
+        Held { lost, renewals }
+    }
+
+    /// Runs `write` in a transaction that first renews the lease: it commits only while `token`
+    /// still holds `id`, and answers false (writing nothing) when another holder has it.
+    pub(crate) async fn fenced<F>(
+        &self,
+        id: &str,
+        token: &str,
+        write: F,
+    ) -> Result<bool, ServiceError>
+    where
+        F: for<'t> FnOnce(
+            &'t sea_orm::DatabaseTransaction,
+        ) -> futures::future::BoxFuture<'t, Result<(), DbErr>>,
+    {
+        let txn = self.db.begin().await?;
+        if !renew(&txn, id, token, self.lease_until(Utc::now())).await? {
+            tracing::warn!(%id, "a write of a holder that lost its lease was not stored");
+            return Ok(false);
+        }
+        write(&txn).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
     /// Stores the code's new state and its links, releases the lease and writes the audit row,
-    /// in one transaction. Fails with VERSION_CONFLICT when the lease was lost meanwhile.
+    /// in one transaction. Fails with VERSION_CONFLICT when the lease was lost meanwhile. The
+    /// providers may already hold this state, so a database error is retried a few times
+    /// (under the lease, which `Held` keeps) before it is given up; see `apply` for what then.
     pub(crate) async fn commit(
         &self,
         code: &PromoCode,
@@ -30,6 +138,33 @@ impl PromoService {
         actor: &str,
         action: &str,
         changes: Value,
+    ) -> Result<(), ServiceError> {
+        let mut delay = StdDuration::from_millis(100);
+        let mut tries = 1;
+        loop {
+            match self
+                .commit_once(code, token, failures, actor, action, &changes)
+                .await
+            {
+                Err(ServiceError::Internal(error)) if tries < COMMIT_TRIES => {
+                    tracing::warn!(id = %code.id, %error, tries, "cannot store a change yet; trying again");
+                    tokio::time::sleep(delay).await;
+                    delay *= 4;
+                    tries += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn commit_once(
+        &self,
+        code: &PromoCode,
+        token: &str,
+        failures: Option<&BTreeMap<Provider, ProviderError>>,
+        actor: &str,
+        action: &str,
+        changes: &Value,
     ) -> Result<(), ServiceError> {
         let now = Utc::now();
         let txn = self.db.begin().await?;
@@ -81,21 +216,34 @@ impl PromoService {
     }
 
     /// Marks one provider link PENDING, due now, so the worker writes the stored state again.
-    pub(crate) async fn requeue(&self, id: &str, provider: Provider) -> Result<(), ServiceError> {
-        provider_link::Entity::update_many()
-            .col_expr(
-                provider_link::Column::State,
-                Expr::value(SyncState::Pending.as_str()),
-            )
-            .col_expr(provider_link::Column::Attempts, Expr::value(0))
-            .col_expr(
-                provider_link::Column::NextAttemptAt,
-                Expr::value(Utc::now()),
-            )
-            .filter(provider_link::Column::PromoCodeId.eq(id))
-            .filter(provider_link::Column::Provider.eq(provider.as_str()))
-            .exec(&self.db)
-            .await?;
+    /// Fenced: only while `token` holds the code.
+    pub(crate) async fn requeue(
+        &self,
+        id: &str,
+        provider: Provider,
+        token: &str,
+    ) -> Result<(), ServiceError> {
+        let (code_id, provider) = (id.to_string(), provider.as_str());
+        self.fenced(id, token, |txn| {
+            Box::pin(async move {
+                provider_link::Entity::update_many()
+                    .col_expr(
+                        provider_link::Column::State,
+                        Expr::value(SyncState::Pending.as_str()),
+                    )
+                    .col_expr(provider_link::Column::Attempts, Expr::value(0))
+                    .col_expr(
+                        provider_link::Column::NextAttemptAt,
+                        Expr::value(Utc::now()),
+                    )
+                    .filter(provider_link::Column::PromoCodeId.eq(code_id))
+                    .filter(provider_link::Column::Provider.eq(provider))
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await?;
         self.wake.notify_one();
         Ok(())
     }

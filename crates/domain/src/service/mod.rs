@@ -1,7 +1,7 @@
 //! The promo-code service: validation first, then the provider writes (concurrently across
 //! providers), then the stored state. One file per concern: `queries`, `create`, `change`
 //! (update, archive), `lease` (holding a code, committing), `outbox` (the worker: retries,
-//! recovery), `pull` (import, redemptions, provider-side changes), `drift` (resolving it).
+//! recovery), `cleanup` (undos that failed, retried), `pull` (import, redemptions, provider-side changes), `drift` (resolving it).
 //!
 //! Concurrency: a change first takes a short lease on the code with a conditional UPDATE
 //! (`... WHERE version = ? AND lock is free`), so exactly one request changes a code at a time
@@ -10,6 +10,7 @@
 //! before any provider is called.
 
 mod change;
+mod cleanup;
 mod create;
 mod drift;
 mod lease;

@@ -16,6 +16,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::PaginatorTrait;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::lease::Held;
 use super::{ACTOR, PromoService, after_attempt, not_found};
 use crate::entity::{promo_code, provider_link};
 use crate::error::ServiceError;
@@ -63,12 +64,18 @@ impl PromoService {
         if !self.try_lease(id, None, &token).await? {
             return Ok(0);
         }
-        let result = self.retry_leased(id).await;
+        let held = self.keep(id, &token);
+        let result = self.retry_leased(id, &token, &held).await;
         self.release(id, &token).await;
         result
     }
 
-    async fn retry_leased(&self, id: &str) -> Result<usize, ServiceError> {
+    async fn retry_leased(
+        &self,
+        id: &str,
+        token: &str,
+        held: &Held,
+    ) -> Result<usize, ServiceError> {
         let Some(code) = self.get(id).await? else {
             return Ok(0);
         };
@@ -82,6 +89,10 @@ impl PromoService {
         let code = &code;
         let attempts = futures::future::join_all(due.iter().map(|link| async move {
             let sync = store::link_to_model(link)?;
+            if held.is_lost() {
+                // Another holder works on the code now; it writes what is due itself.
+                return Ok(());
+            }
             let result = match self.providers.get(sync.provider) {
                 None => Err(ProviderError::not_configured(sync.provider)),
                 Some(adapter) if sync.external_id.is_none() => {
@@ -101,7 +112,7 @@ impl PromoService {
                 }
                 Some(adapter) => adapter.push(&sync, code).await.map(|()| None),
             };
-            self.record_attempt(code, sync, link.synced_version, result)
+            self.record_attempt(code, token, sync, link.synced_version, result)
                 .await
         }))
         .await;
@@ -113,10 +124,11 @@ impl PromoService {
         Ok(attempted)
     }
 
-    /// Stores the outcome of one background attempt on a provider link.
+    /// Stores the outcome of one background attempt on a provider link, fenced by the lease.
     async fn record_attempt(
         &self,
         code: &PromoCode,
+        token: &str,
         sync: ProviderSync,
         synced_version: i64,
         result: Result<Option<Remote>, ProviderError>,
@@ -155,7 +167,13 @@ impl PromoService {
         };
         let mut link = store::link_to_active(&code.id, &updated, version);
         link.next_attempt_at = Set(next_attempt);
-        provider_link::Entity::update(link).exec(&self.db).await?;
+        self.fenced(&code.id, token, |txn| {
+            Box::pin(async move {
+                provider_link::Entity::update(link).exec(txn).await?;
+                Ok(())
+            })
+        })
+        .await?;
         Ok(())
     }
 
@@ -203,6 +221,7 @@ impl PromoService {
             if !self.try_lease(&row.id, Some(row.version), &token).await? {
                 continue;
             }
+            let _held = self.keep(&row.id, &token);
             let links = store::links_of(&self.db, std::slice::from_ref(&row.id)).await?;
             let code = store::to_model(row, &links)?;
             if code.version == 0 {
@@ -213,19 +232,26 @@ impl PromoService {
                 }
             } else {
                 tracing::warn!(code = %code.code, "re-syncing a code whose change was interrupted");
-                provider_link::Entity::update_many()
-                    .col_expr(
-                        provider_link::Column::State,
-                        sea_orm::sea_query::Expr::value(SyncState::Pending.as_str()),
-                    )
-                    .col_expr(
-                        provider_link::Column::NextAttemptAt,
-                        sea_orm::sea_query::Expr::value(now),
-                    )
-                    .filter(provider_link::Column::PromoCodeId.eq(code.id.as_str()))
-                    .filter(provider_link::Column::ExternalId.is_not_null())
-                    .exec(&self.db)
-                    .await?;
+                let id = code.id.clone();
+                self.fenced(&code.id, &token, |txn| {
+                    Box::pin(async move {
+                        provider_link::Entity::update_many()
+                            .col_expr(
+                                provider_link::Column::State,
+                                sea_orm::sea_query::Expr::value(SyncState::Pending.as_str()),
+                            )
+                            .col_expr(
+                                provider_link::Column::NextAttemptAt,
+                                sea_orm::sea_query::Expr::value(now),
+                            )
+                            .filter(provider_link::Column::PromoCodeId.eq(id))
+                            .filter(provider_link::Column::ExternalId.is_not_null())
+                            .exec(txn)
+                            .await?;
+                        Ok(())
+                    })
+                })
+                .await?;
                 self.release(&code.id, &token).await;
             }
         }
@@ -244,6 +270,9 @@ impl PromoService {
             }
             if let Err(error) = self.run_due_writes().await {
                 tracing::error!(%error, "retry pass failed");
+            }
+            if let Err(error) = self.run_due_cleanups().await {
+                tracing::error!(%error, "undo retry pass failed");
             }
             if let Some(interval) = self.config.sync_interval
                 && last_sync.is_none_or(|at| at.elapsed() >= interval)
