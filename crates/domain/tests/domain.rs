@@ -303,6 +303,8 @@ async fn whop_create_update_deactivate_archive(db: TestDb) {
 async fn bad_input_is_refused_field_by_field_and_nothing_is_written(db: TestDb) {
     let h = Harness::start(db).await;
     let base = || percent("GOOD_CODE", 10.0, &[Provider::Whop]);
+    // Every rule has its row in the unit table (src/rules/tests.rs); here a few kinds, end to
+    // end: refused with the field named, nothing stored, no provider called.
     let cases: Vec<(CreatePromoCodeInput, &str, &str)> = vec![
         (
             {
@@ -314,82 +316,8 @@ async fn bad_input_is_refused_field_by_field_and_nothing_is_written(db: TestDb) 
             "REQUIRED",
         ),
         (
-            {
-                let mut i = base();
-                i.code = "AB".into();
-                i
-            },
-            "input.code",
-            "INVALID",
-        ),
-        (
-            {
-                let mut i = base();
-                i.code = "has space".into();
-                i
-            },
-            "input.code",
-            "INVALID",
-        ),
-        (
-            {
-                let mut i = base();
-                i.code = "X".repeat(65);
-                i
-            },
-            "input.code",
-            "INVALID",
-        ),
-        (
-            {
-                let mut i = base();
-                i.name = Some("  ".into());
-                i
-            },
-            "input.name",
-            "INVALID",
-        ),
-        (
-            percent("GOOD_CODE", 0.0, &[Provider::Whop]),
-            "input.discount.percentOff",
-            "INVALID",
-        ),
-        (
             percent("GOOD_CODE", 100.5, &[Provider::Whop]),
             "input.discount.percentOff",
-            "INVALID",
-        ),
-        (
-            {
-                let mut i = base();
-                i.discount.percent_off = None;
-                i
-            },
-            "input.discount.percentOff",
-            "REQUIRED",
-        ),
-        (
-            {
-                let mut i = base();
-                i.discount.currency = Some("USD".into());
-                i
-            },
-            "input.discount.amountOff",
-            "INVALID",
-        ),
-        (
-            fixed("GOOD_CODE", 0, "USD", &[Provider::Whop]),
-            "input.discount.amountOff",
-            "INVALID",
-        ),
-        (
-            fixed("GOOD_CODE", 100, "usd", &[Provider::Whop]),
-            "input.discount.currency",
-            "INVALID",
-        ),
-        (
-            fixed("GOOD_CODE", 100, "XYZ", &[Provider::Whop]),
-            "input.discount.currency",
             "INVALID",
         ),
         (
@@ -399,104 +327,6 @@ async fn bad_input_is_refused_field_by_field_and_nothing_is_written(db: TestDb) 
                 i
             },
             "input.discount.currency",
-            "REQUIRED",
-        ),
-        (
-            {
-                let mut i = base();
-                i.discount.kind = None;
-                i
-            },
-            "input.discount.type",
-            "REQUIRED",
-        ),
-        (
-            {
-                let mut i = base();
-                i.duration = Some(DurationInput {
-                    kind: DurationType::Repeating,
-                    periods: None,
-                });
-                i
-            },
-            "input.duration.periods",
-            "REQUIRED",
-        ),
-        (
-            {
-                let mut i = base();
-                i.duration = Some(DurationInput {
-                    kind: DurationType::Repeating,
-                    periods: Some(0),
-                });
-                i
-            },
-            "input.duration.periods",
-            "INVALID",
-        ),
-        (
-            {
-                let mut i = base();
-                i.duration = Some(DurationInput {
-                    kind: DurationType::Once,
-                    periods: Some(2),
-                });
-                i
-            },
-            "input.duration.periods",
-            "INVALID",
-        ),
-        (
-            {
-                let mut i = base();
-                i.max_redemptions = Some(0);
-                i
-            },
-            "input.maxRedemptions",
-            "INVALID",
-        ),
-        (
-            {
-                let mut i = fixed("GOOD_CODE", 100, "USD", &[Provider::Fynn]);
-                i.max_redemptions_per_customer = Some(-1);
-                i
-            },
-            "input.maxRedemptionsPerCustomer",
-            "INVALID",
-        ),
-        (
-            {
-                let mut i = base();
-                i.expires_at = Some(Utc::now() - Duration::minutes(1));
-                i
-            },
-            "input.expiresAt",
-            "INVALID",
-        ),
-        (
-            {
-                let mut i = base();
-                i.metadata = Some(json!([1, 2]));
-                i
-            },
-            "input.metadata",
-            "INVALID",
-        ),
-        (
-            {
-                let mut i = base();
-                i.restrictions = Some(RestrictionsInput {
-                    plan_ids: Some(vec![String::new()]),
-                    ..RestrictionsInput::default()
-                });
-                i
-            },
-            "input.restrictions.planIds",
-            "INVALID",
-        ),
-        (
-            percent("GOOD_CODE", 10.0, &[]),
-            "input.providers",
             "REQUIRED",
         ),
         (
@@ -531,16 +361,9 @@ async fn bad_input_is_refused_field_by_field_and_nothing_is_written(db: TestDb) 
 
 async fn settings_a_provider_cannot_hold_are_refused(db: TestDb) {
     let h = Harness::start(db).await;
+    // Every provider and field has its row in the unit table (src/rules/tests.rs); here a few,
+    // end to end: refused naming the provider, nothing sent.
     let cases: Vec<(CreatePromoCodeInput, &str, &str)> = vec![
-        (
-            {
-                let mut i = percent("NO_EXPIRY", 10.0, &[Provider::Flex]);
-                i.expires_at = Some(Utc::now() + Duration::days(1));
-                i
-            },
-            "input.expiresAt",
-            "FLEX",
-        ),
         (
             fixed("EURO_FLEX", 100, "EUR", &[Provider::Flex]),
             "input.discount.currency",
@@ -550,57 +373,6 @@ async fn settings_a_provider_cannot_hold_are_refused(db: TestDb) {
             percent("FRACTION", 12.5, &[Provider::Fynn]),
             "input.discount.percentOff",
             "FYNN",
-        ),
-        (
-            {
-                let mut i = percent("FYNN_META", 10.0, &[Provider::Fynn]);
-                i.metadata = Some(json!({"a": "b"}));
-                i
-            },
-            "input.metadata",
-            "FYNN",
-        ),
-        (
-            {
-                let mut i = percent("FYNN_PLANS", 10.0, &[Provider::Fynn]);
-                i.restrictions = Some(RestrictionsInput {
-                    plan_ids: Some(vec!["p".into()]),
-                    ..RestrictionsInput::default()
-                });
-                i
-            },
-            "input.restrictions.planIds",
-            "FYNN",
-        ),
-        (
-            {
-                let mut i = percent("WHOP_PER", 10.0, &[Provider::Whop]);
-                i.max_redemptions_per_customer = Some(1);
-                i
-            },
-            "input.maxRedemptionsPerCustomer",
-            "WHOP",
-        ),
-        (
-            {
-                let mut i = percent("WHOP_CUST", 10.0, &[Provider::Whop]);
-                i.restrictions = Some(RestrictionsInput {
-                    customer_id: Some("c".into()),
-                    ..RestrictionsInput::default()
-                });
-                i
-            },
-            "input.restrictions.customerId",
-            "WHOP",
-        ),
-        (
-            {
-                let mut i = percent("FLEX_META", 10.0, &[Provider::Flex]);
-                i.metadata = Some(json!({"n": 1}));
-                i
-            },
-            "input.metadata",
-            "FLEX",
         ),
         // One provider of several is enough to refuse.
         (
