@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod http;
+pub mod idempotency;
 pub mod limits;
 pub mod metrics;
 pub mod schema;

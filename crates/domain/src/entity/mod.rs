@@ -2,5 +2,6 @@
 //! same schema works on SQLite and PostgreSQL.
 
 pub mod audit_log;
+pub mod idempotency_key;
 pub mod promo_code;
 pub mod provider_link;
