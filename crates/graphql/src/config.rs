@@ -107,6 +107,7 @@ settings! {
     sync_retry_base_ms = "PROMOHUB_SYNC_RETRY_BASE_MS", "500",
         "first retry delay of a failed provider write, ms; doubles per attempt, capped at 60 s";
     sync_max_attempts = "PROMOHUB_SYNC_MAX_ATTEMPTS", "10", "attempts before a provider write is FAILED";
+    lease_secs = "PROMOHUB_LEASE_SECS", "60", "how long a change holds a code before another process may take it over, s";
     sync_interval_secs = "PROMOHUB_SYNC_INTERVAL_SECS", "300", "periodic pull from providers, s; 0 turns it off";
     flex_rate_limit = "PROMOHUB_FLEX_RATE_LIMIT", "none", "client-side limit on Flex calls, like 100/10s, or none";
     fynn_rate_limit = "PROMOHUB_FYNN_RATE_LIMIT", "none", "client-side limit on Fynn calls, like 100/10s, or none";
@@ -302,6 +303,11 @@ impl Config {
             retry_base: Duration::from_millis(number(s, "PROMOHUB_SYNC_RETRY_BASE_MS", 500u64)?),
             max_attempts: number(s, "PROMOHUB_SYNC_MAX_ATTEMPTS", 10i32)?.max(1),
             sync_interval: (sync_secs > 0).then(|| Duration::from_secs(sync_secs)),
+            lease: Duration::from_secs(positive(
+                s,
+                "PROMOHUB_LEASE_SECS",
+                defaults.lease.as_secs(),
+            )?),
             ..defaults
         };
         let cors_origins = env(s, "PROMOHUB_CORS_ORIGINS")

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -203,7 +203,13 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
                 .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::ACCEPT,
+                    HeaderName::from_static(crate::idempotency::HEADER),
+                ])
+                .expose_headers([HeaderName::from_static(crate::idempotency::REPLAYED)])
                 .max_age(Duration::from_secs(600)),
         );
     }
@@ -280,7 +286,7 @@ fn graphql_body(status: StatusCode, media: &'static str, body: &Value) -> Respon
     graphql_bytes(status, media, body.to_string().into_bytes())
 }
 
-fn graphql_bytes(status: StatusCode, media: &'static str, body: Vec<u8>) -> Response {
+pub(crate) fn graphql_bytes(status: StatusCode, media: &'static str, body: Vec<u8>) -> Response {
     let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -292,7 +298,12 @@ fn graphql_bytes(status: StatusCode, media: &'static str, body: Vec<u8>) -> Resp
     response
 }
 
-fn request_error(status: StatusCode, media: &'static str, message: &str, code: &str) -> Response {
+pub(crate) fn request_error(
+    status: StatusCode,
+    media: &'static str,
+    message: &str,
+    code: &str,
+) -> Response {
     graphql_body(
         status,
         media,
@@ -301,10 +312,10 @@ fn request_error(status: StatusCode, media: &'static str, message: &str, code: &
 }
 
 /// A GraphQL request as parsed from JSON (POST body) or the query string (GET).
-struct Incoming {
-    query: String,
-    variables: Option<Value>,
-    operation_name: Option<String>,
+pub(crate) struct Incoming {
+    pub(crate) query: String,
+    pub(crate) variables: Option<Value>,
+    pub(crate) operation_name: Option<String>,
 }
 
 fn incoming(value: &Value) -> Result<Incoming, &'static str> {
@@ -357,7 +368,7 @@ fn limit_error(media: &'static str, error: &LimitExceeded) -> Response {
 
 /// Runs a request: the shared path of GET and POST. Limits first, then parsing, then the limits
 /// of the parsed document, and only then async-graphql.
-async fn execute(
+pub(crate) async fn execute(
     state: &AppState,
     media: &'static str,
     caller: Caller,
@@ -574,7 +585,7 @@ fn root_field_count(document: &ExecutableDocument, name: Option<&str>, field: &s
         })
 }
 
-fn selects_mutation(operations: &DocumentOperations, name: Option<&str>) -> bool {
+pub(crate) fn selects_mutation(operations: &DocumentOperations, name: Option<&str>) -> bool {
     match operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
         DocumentOperations::Multiple(ops) => match name {
@@ -639,6 +650,10 @@ async fn graphql_post(
     let Some(caller) = state.tokens.caller(&headers) else {
         return unauthorized(media);
     };
+    let key = match crate::idempotency::key_of(&headers, media) {
+        Ok(key) => key,
+        Err(refused) => return refused,
+    };
     // Read only for a known caller; the body limit layer has refused a declared oversize
     // already, and stops a chunked body at the limit.
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
@@ -661,7 +676,12 @@ async fn graphql_post(
         }
     };
     match incoming(&value) {
-        Ok(request) => execute(&state, media, caller, request, false).await,
+        Ok(request) => match key {
+            Some(key) => {
+                crate::idempotency::execute(&state, media, caller, &headers, key, request).await
+            }
+            None => execute(&state, media, caller, request, false).await,
+        },
         Err(message) => request_error(StatusCode::BAD_REQUEST, media, message, "BAD_REQUEST"),
     }
 }

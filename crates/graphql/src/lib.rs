@@ -4,6 +4,7 @@
 pub mod config;
 mod demo;
 pub mod http;
+pub mod idempotency;
 pub mod limits;
 pub mod metrics;
 pub mod schema;

@@ -97,6 +97,18 @@ impl Coupon {
 }
 
 impl Store {
+    /// What the store holds, for `SandboxState::held_codes`.
+    pub(crate) fn held(&self) -> Vec<crate::HeldCode> {
+        self.promo_codes
+            .iter()
+            .map(|p| crate::HeldCode {
+                id: p.promo_code_id.clone(),
+                code: p.code.clone(),
+                active: p.active,
+            })
+            .collect()
+    }
+
     fn coupon(&self, id: &str) -> Option<&Coupon> {
         self.coupons.iter().find(|c| c.coupon_id == id)
     }

@@ -92,6 +92,18 @@ impl Coupon {
 }
 
 impl Store {
+    /// What the store holds, for `SandboxState::held_codes`.
+    pub(crate) fn held(&self) -> Vec<crate::HeldCode> {
+        self.coupons
+            .iter()
+            .map(|c| crate::HeldCode {
+                id: c.id.clone(),
+                code: c.fields.code.clone(),
+                active: c.fields.is_enabled,
+            })
+            .collect()
+    }
+
     pub(crate) fn insert_raw(&mut self, mut coupon: Value) -> Option<Value> {
         let object = coupon.as_object_mut()?;
         object

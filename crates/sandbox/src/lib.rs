@@ -12,6 +12,7 @@
 // it is the cold path, and boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+mod chaos;
 mod control;
 mod flex;
 mod fynn;
@@ -30,6 +31,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 
+pub use chaos::Chaos;
 pub use control::{FaultKind, FaultSpec, JournalEntry, RedeemError, Redemption};
 
 /// The providers the sandbox emulates.
@@ -147,6 +149,14 @@ impl std::str::FromStr for Provider {
     }
 }
 
+/// A code as a provider holds it: its id there, the code, whether it can be redeemed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldCode {
+    pub id: String,
+    pub code: String,
+    pub active: bool,
+}
+
 /// Which key each provider accepts.
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
@@ -194,6 +204,8 @@ pub(crate) struct World {
     pub(crate) whop: whop::Store,
     pub(crate) journal: Vec<JournalEntry>,
     pub(crate) faults: Vec<control::ActiveFault>,
+    /// Random write faults (soak runs); None: off.
+    pub(crate) chaos: Option<Chaos>,
     pub(crate) next_seq: u64,
 }
 
@@ -254,6 +266,21 @@ impl SandboxState {
     /// Stores a Fynn coupon exactly as given (see `POST /_sandbox/fynn/raw_coupons`).
     pub fn insert_raw_fynn_coupon(&self, coupon: serde_json::Value) -> Option<serde_json::Value> {
         self.0.world().fynn.insert_raw(coupon)
+    }
+
+    /// Turns random write faults on (Some) or off (None).
+    pub fn set_chaos(&self, chaos: Option<Chaos>) {
+        self.0.world().chaos = chaos;
+    }
+
+    /// Every code the provider holds now (deactivated ones too, deleted ones not).
+    pub fn held_codes(&self, provider: Provider) -> Vec<HeldCode> {
+        let world = self.0.world();
+        match provider {
+            Provider::Flex => world.flex.held(),
+            Provider::Fynn => world.fynn.held(),
+            Provider::Whop => world.whop.held(),
+        }
     }
 
     /// Forgets every object, fault and journal entry.

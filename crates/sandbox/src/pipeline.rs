@@ -49,7 +49,8 @@ pub(crate) async fn provider_pipeline(
         return response;
     }
 
-    let fault = take_fault(&shared, provider, &operation);
+    let fault = take_fault(&shared, provider, &operation)
+        .or_else(|| crate::chaos::roll(&shared, provider, &method));
     let request = Request::from_parts(parts, Body::from(bytes));
     let Some(fault) = fault else {
         let response = next.run(request).await;

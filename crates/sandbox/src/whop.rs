@@ -87,6 +87,18 @@ impl PromoCode {
 }
 
 impl Store {
+    /// What the store holds, for `SandboxState::held_codes`.
+    pub(crate) fn held(&self) -> Vec<crate::HeldCode> {
+        self.codes
+            .iter()
+            .map(|c| crate::HeldCode {
+                id: c.id.clone(),
+                code: c.code.clone(),
+                active: c.status == api::Status::Active,
+            })
+            .collect()
+    }
+
     fn code_taken(&self, code: &str, except: Option<&str>) -> bool {
         self.codes.iter().any(|c| {
             c.status != api::Status::Archived

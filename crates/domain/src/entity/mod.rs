@@ -2,6 +2,7 @@
 //! same schema works on SQLite and PostgreSQL.
 
 pub mod audit_log;
+pub mod idempotency_key;
 pub mod promo_code;
 pub mod provider_cleanup;
 pub mod provider_link;
