@@ -12,8 +12,8 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{ErrorCode, UserError};
 use crate::model::{
-    CreatePromoCodeInput, Discount, Duration, PromoCode, PromoCodeStatus, Provider, Restrictions,
-    UpdatePromoCodeInput,
+    CreatePromoCodeInput, Discount, Duration, PromoCode, PromoCodeStatus, Provider, ProviderSync,
+    Restrictions, SyncState, UpdatePromoCodeInput,
 };
 use crate::providers::Field;
 use inputs::{
@@ -38,6 +38,44 @@ pub struct NewPromoCode {
     pub restrictions: Restrictions,
     pub metadata: Map<String, Value>,
     pub providers: Vec<Provider>,
+}
+
+impl NewPromoCode {
+    /// The code as a create stores it first: version 0 (reserved, not yet visible), active,
+    /// every provider PENDING.
+    pub fn into_code(self, id: String, now: DateTime<Utc>) -> PromoCode {
+        PromoCode {
+            id,
+            code: self.code,
+            name: self.name,
+            status: PromoCodeStatus::Active,
+            discount: self.discount,
+            duration: self.duration,
+            max_redemptions: self.max_redemptions,
+            max_redemptions_per_customer: self.max_redemptions_per_customer,
+            times_redeemed: 0,
+            expires_at: self.expires_at,
+            restrictions: self.restrictions,
+            metadata: self.metadata,
+            providers: self
+                .providers
+                .iter()
+                .map(|&provider| ProviderSync {
+                    provider,
+                    external_id: None,
+                    secondary_id: None,
+                    state: SyncState::Pending,
+                    last_error: None,
+                    attempts: 0,
+                    synced_at: None,
+                    times_redeemed: 0,
+                })
+                .collect(),
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 /// Checks a create request against the code rules and against what every named provider can

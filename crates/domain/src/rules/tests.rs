@@ -10,7 +10,7 @@ use super::*;
 use crate::error::ErrorCode;
 use crate::model::{
     CreatePromoCodeInput, DiscountInput, DiscountType, DurationInput, DurationType, Patch,
-    ProviderSync, RestrictionsInput, SyncState,
+    RestrictionsInput, SyncState,
 };
 
 /// A create that every provider accepts, changed by `change`.
@@ -466,38 +466,13 @@ fn what_each_provider_cannot_hold_is_refused_on_create() {
 /// A stored code on `providers`, as a create of `input` leaves it.
 fn stored(providers: &[Provider], change: impl FnOnce(&mut CreatePromoCodeInput)) -> PromoCode {
     let new = validate_create(&create(providers, change), Utc::now()).expect("a valid create");
-    let now = Utc::now();
-    PromoCode {
-        id: "id-1".into(),
-        code: new.code,
-        name: new.name,
-        status: PromoCodeStatus::Active,
-        discount: new.discount,
-        duration: new.duration,
-        max_redemptions: new.max_redemptions,
-        max_redemptions_per_customer: new.max_redemptions_per_customer,
-        times_redeemed: 0,
-        expires_at: new.expires_at,
-        restrictions: new.restrictions,
-        metadata: new.metadata,
-        providers: new
-            .providers
-            .iter()
-            .map(|&provider| ProviderSync {
-                provider,
-                external_id: Some("ext-1".into()),
-                secondary_id: None,
-                state: SyncState::Synced,
-                last_error: None,
-                attempts: 1,
-                synced_at: Some(now),
-                times_redeemed: 0,
-            })
-            .collect(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
+    let mut code = new.into_code("id-1".into(), Utc::now());
+    code.version = 1;
+    for link in &mut code.providers {
+        link.external_id = Some("ext-1".into());
+        link.state = SyncState::Synced;
     }
+    code
 }
 
 fn update(change: impl FnOnce(&mut UpdatePromoCodeInput)) -> UpdatePromoCodeInput {

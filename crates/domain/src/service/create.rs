@@ -14,9 +14,7 @@ use serde_json::json;
 use super::{Outcome, PromoService, after_attempt, not_undone, rejected};
 use crate::entity::{audit_log, promo_code, provider_link};
 use crate::error::{ErrorCode, ServiceError, UserError};
-use crate::model::{
-    CreatePromoCodeInput, PromoCode, PromoCodeStatus, Provider, ProviderSync, SyncState,
-};
+use crate::model::{CreatePromoCodeInput, PromoCode, Provider};
 use crate::providers::ProviderError;
 use crate::store;
 
@@ -45,37 +43,7 @@ impl PromoService {
         if !missing.is_empty() {
             return Err(ServiceError::User(missing));
         }
-        let code = PromoCode {
-            id: uuid::Uuid::new_v4().to_string(),
-            code: new.code,
-            name: new.name,
-            status: PromoCodeStatus::Active,
-            discount: new.discount,
-            duration: new.duration,
-            max_redemptions: new.max_redemptions,
-            max_redemptions_per_customer: new.max_redemptions_per_customer,
-            times_redeemed: 0,
-            expires_at: new.expires_at,
-            restrictions: new.restrictions,
-            metadata: new.metadata,
-            providers: new
-                .providers
-                .iter()
-                .map(|&provider| ProviderSync {
-                    provider,
-                    external_id: None,
-                    secondary_id: None,
-                    state: SyncState::Pending,
-                    last_error: None,
-                    attempts: 0,
-                    synced_at: None,
-                    times_redeemed: 0,
-                })
-                .collect(),
-            version: 0,
-            created_at: now,
-            updated_at: now,
-        };
+        let code = new.into_code(uuid::Uuid::new_v4().to_string(), now);
         let token = uuid::Uuid::new_v4().to_string();
         self.reserve(&code, &token, now).await?;
         let _held = self.keep(&code.id, &token);
