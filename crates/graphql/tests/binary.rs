@@ -1,11 +1,11 @@
 //! The real `promohub` executable, configured only through the environment as runtime.md says:
 //! migrations on start (SQLite and PostgreSQL), the API answering, SIGTERM ending it with 0.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use promohub_sandbox::{Provider, RunningSandbox, SandboxConfig};
-use promohub_test_support::TestDb;
+use promohub_test_support::{KillOnDrop, TestDb, promohub_command};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "binary-test-write-token";
@@ -17,14 +17,7 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+const BIN: &str = env!("CARGO_BIN_EXE_promohub");
 
 async fn run_binary(db: TestDb) {
     let sandbox = RunningSandbox::start(SandboxConfig::default())
@@ -32,17 +25,13 @@ async fn run_binary(db: TestDb) {
         .expect("sandbox");
     let port = free_port();
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_promohub"));
+    let mut command = promohub_command(BIN, dir.path());
     command
         .arg("serve")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PROMOHUB_LISTEN", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", &db.url)
         .env("PROMOHUB_API_TOKENS", format!("write:{TOKEN}"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
+        .env("PROMOHUB_SYNC_INTERVAL_SECS", "300")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     for (provider, prefix) in [
@@ -54,7 +43,7 @@ async fn run_binary(db: TestDb) {
             .env(format!("{prefix}_API_URL"), sandbox.base_url(provider))
             .env(format!("{prefix}_API_KEY"), sandbox.key(provider));
     }
-    let mut child = Running(command.spawn().expect("promohub starts"));
+    let mut child = KillOnDrop(command.spawn().expect("promohub starts"));
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -125,19 +114,10 @@ async fn the_binary_runs_on_postgres_from_the_environment_and_stops_on_sigterm()
 /// stop by itself; its exit status and what it wrote to stdout and stderr.
 fn run_until_exit(args: &[&str], vars: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_promohub"));
+    let mut command = promohub_command(BIN, dir.path());
     command
         .args(args)
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PROMOHUB_LISTEN", "127.0.0.1:0")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/promohub.db?mode=rwc", dir.path().display()),
-        )
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
+        .env_remove("PROMOHUB_SYNC_INTERVAL_SECS")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (name, value) in vars {
@@ -219,22 +199,16 @@ async fn demo_mode_starts_when_asked_for_and_says_so() {
     ] {
         let dir = tempfile::tempdir().expect("temp dir");
         let stdout = dir.path().join("out");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_promohub"));
+        let mut command = promohub_command(BIN, dir.path());
         command
             .args(args)
-            .current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("PROMOHUB_LISTEN", "127.0.0.1:0")
-            .env("PROMOHUB_SYNC_INTERVAL_SECS", "0")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
+            .env_remove("DATABASE_URL")
             .stdout(std::fs::File::create(&stdout).expect("stdout"))
             .stderr(Stdio::null());
         for (name, value) in vars {
             command.env(name, value);
         }
-        let mut child = Running(command.spawn().expect("promohub starts"));
+        let mut child = KillOnDrop(command.spawn().expect("promohub starts"));
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let (base, token) = loop {
             let printed = std::fs::read_to_string(&stdout).unwrap_or_default();
@@ -278,7 +252,7 @@ fn help_lists_every_runtime_variable_with_its_default() {
         "/../../contract/runtime.md"
     ))
     .expect("runtime.md");
-    let output = Command::new(env!("CARGO_BIN_EXE_promohub"))
+    let output = Command::new(BIN)
         .arg("--help")
         .env_clear()
         .env("WHOP_API_KEY", "sk_value_never_shown")

@@ -392,3 +392,34 @@ pub fn percent_code(code: &str, percent_off: f64, providers: &[Provider]) -> Cre
         ..CreatePromoCodeInput::default()
     }
 }
+
+/// The `promohub` binary at `bin` as a test runs it: nothing from the environment but `PATH`,
+/// the working directory `dir` with a SQLite file in it, a port the server picks, quiet logs,
+/// no periodic pull, no standard input. A test adds the arguments and variables it is about
+/// (later `env` calls win).
+pub fn promohub_command(bin: &str, dir: &Path) -> Command {
+    let mut command = Command::new(bin);
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PROMOHUB_LISTEN", "127.0.0.1:0")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/promohub.db?mode=rwc", dir.display()),
+        )
+        .env("PROMOHUB_SYNC_INTERVAL_SECS", "0")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+/// A child process killed (and reaped) when the test lets go of it, pass or fail.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

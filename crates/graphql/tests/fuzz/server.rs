@@ -4,7 +4,7 @@
 //! configured tokens, the write token comes from its banner.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::time::Duration;
 
 /// Which tokens the server has.
@@ -43,21 +43,12 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let stdout = dir.path().join("server.out");
         let stderr = dir.path().join("server.err");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_promohub"));
+        // No periodic pull from the sandboxes (the command's default): the fuzzer's requests
+        // are the only load.
+        let mut command =
+            promohub_test_support::promohub_command(env!("CARGO_BIN_EXE_promohub"), dir.path());
         command
             .arg("demo")
-            .current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("PROMOHUB_LISTEN", "127.0.0.1:0")
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/promohub.db?mode=rwc", dir.path().display()),
-            )
-            // No periodic pull from the sandboxes: the fuzzer's requests are the only load.
-            .env("PROMOHUB_SYNC_INTERVAL_SECS", "0")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).expect("stdout file"))
             .stderr(std::fs::File::create(&stderr).expect("stderr file"));
         let mut configured = None;
