@@ -41,6 +41,19 @@ struct AttemptLabels {
     result: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    provider: &'static str,
+    reason: &'static str,
+}
+
+/// Upper bounds of the rate-limiter wait histogram, in seconds: up to a lease's length.
+pub const WAIT_BUCKETS: [f64; 10] = [0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+fn wait_histogram() -> Histogram {
+    Histogram::new(WAIT_BUCKETS)
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// The provider metrics. Labels come from closed sets (providers, operations, outcomes).
@@ -49,6 +62,8 @@ pub struct Metrics {
     calls: Family<CallLabels, Counter>,
     latency: HistogramFamily<ProviderLabels>,
     attempts: Family<AttemptLabels, Counter>,
+    limiter_wait: HistogramFamily<ProviderLabels>,
+    limiter_refusals: Family<RefusalLabels, Counter>,
     /// The label sets used so far, for [`Metrics::snapshot`].
     seen: Mutex<Seen>,
 }
@@ -65,6 +80,8 @@ impl Default for Metrics {
             calls: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
             attempts: Family::default(),
+            limiter_wait: Family::new_with_constructor(wait_histogram),
+            limiter_refusals: Family::default(),
             seen: Mutex::default(),
         }
     }
@@ -102,6 +119,39 @@ impl Metrics {
             "Background provider write attempts by result (synced, retry, failed)",
             self.attempts.clone(),
         );
+        registry.register(
+            "promohub_rate_limit_wait_seconds",
+            "Time provider calls waited for the client-side rate limit",
+            self.limiter_wait.clone(),
+        );
+        registry.register(
+            "promohub_rate_limit_refusals",
+            "Provider calls not sent by the rate limiter (wait_too_long, unavailable)",
+            self.limiter_refusals.clone(),
+        );
+    }
+
+    /// A call waited `waited` for the rate limit, and was refused for `refused` if it was.
+    pub fn rate_limit_wait(
+        &self,
+        provider: Provider,
+        waited: Duration,
+        refused: Option<&'static str>,
+    ) {
+        let labels = ProviderLabels {
+            provider: provider.as_str(),
+        };
+        self.limiter_wait
+            .get_or_create(&labels)
+            .observe(waited.as_secs_f64());
+        if let Some(reason) = refused {
+            self.limiter_refusals
+                .get_or_create(&RefusalLabels {
+                    provider: labels.provider,
+                    reason,
+                })
+                .inc();
+        }
     }
 
     pub fn provider_call(

@@ -109,9 +109,9 @@ settings! {
     sync_max_attempts = "PROMOHUB_SYNC_MAX_ATTEMPTS", "10", "attempts before a provider write is FAILED";
     lease_secs = "PROMOHUB_LEASE_SECS", "60", "how long a change holds a code before another process may take it over, s";
     sync_interval_secs = "PROMOHUB_SYNC_INTERVAL_SECS", "300", "periodic pull from providers, s; 0 turns it off";
-    flex_rate_limit = "PROMOHUB_FLEX_RATE_LIMIT", "none", "client-side limit on Flex calls, like 100/10s, or none";
-    fynn_rate_limit = "PROMOHUB_FYNN_RATE_LIMIT", "none", "client-side limit on Fynn calls, like 100/10s, or none";
-    whop_rate_limit = "PROMOHUB_WHOP_RATE_LIMIT", "100/10s", "client-side limit on Whop calls, like 100/10s, or none";
+    flex_rate_limit = "PROMOHUB_FLEX_RATE_LIMIT", "none", "limit on Flex calls, like 100/10s, or none; on PostgreSQL one limit for all replicas";
+    fynn_rate_limit = "PROMOHUB_FYNN_RATE_LIMIT", "none", "limit on Fynn calls, like 100/10s, or none; on PostgreSQL one limit for all replicas";
+    whop_rate_limit = "PROMOHUB_WHOP_RATE_LIMIT", "100/10s", "limit on Whop calls, like 100/10s, or none; on PostgreSQL one limit for all replicas";
     cors_origins = "PROMOHUB_CORS_ORIGINS", "none", "comma-separated frontend origins allowed by CORS";
     max_document_bytes = "PROMOHUB_MAX_DOCUMENT_BYTES", "32768", "longest GraphQL document, bytes";
     max_tokens = "PROMOHUB_MAX_TOKENS", "4000", "most lexical tokens in a document";

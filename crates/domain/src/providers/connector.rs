@@ -1,12 +1,9 @@
 //! The one shape every provider takes: what the domain may ask of it, and what comes back.
 
-use std::sync::Arc;
-
 use futures::future::BoxFuture;
 
 use super::capabilities::Capabilities;
 use super::error::ProviderError;
-use super::limiter::{self, RateLimiter};
 use crate::model::{
     Discount, Duration as CodeDuration, PromoCode, PromoCodeStatus, Provider, Restrictions,
 };
@@ -107,24 +104,6 @@ impl From<Vec<RemoteCode>> for Listing {
         Self {
             codes,
             skipped: Vec::new(),
-        }
-    }
-}
-
-/// What every HTTP call to a provider passes first: its rate limiter, when it has one.
-#[derive(Clone, Debug, Default)]
-pub struct Gate(Option<Arc<RateLimiter>>);
-
-impl Gate {
-    pub fn new(limiter: Option<Arc<RateLimiter>>) -> Self {
-        Self(limiter)
-    }
-
-    /// Waits for a place; hold what it returns until the call has ended.
-    pub async fn pass(&self) -> Option<limiter::Permit<'_>> {
-        match &self.0 {
-            Some(limiter) => Some(limiter.acquire().await),
-            None => None,
         }
     }
 }

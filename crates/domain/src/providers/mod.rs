@@ -8,7 +8,9 @@ mod connector;
 mod error;
 pub mod flex;
 pub mod fynn;
+mod gate;
 pub mod limiter;
+mod shared_limit;
 pub mod whop;
 
 use std::collections::BTreeMap;
@@ -20,11 +22,12 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::metrics::Metrics;
 use crate::model::{PromoCode, PromoCodeStatus, Provider, ProviderSync};
-use limiter::{RateLimit, RateLimiter};
+use limiter::RateLimit;
 
 pub use capabilities::{Capabilities, Currencies, Field, FieldSupport, Support};
-pub use connector::{Connector, Gate, Listing, ProviderResult, Remote, RemoteCode, RemoteSettings};
+pub use connector::{Connector, Listing, ProviderResult, Remote, RemoteCode, RemoteSettings};
 pub use error::{ErrorKind, ProviderError, RETRY_AFTER_CAP, parse_retry_after};
+pub use gate::Gate;
 
 /// What `provider` can hold. The one table per provider, in `providers/<name>/capabilities.rs`.
 pub fn capabilities(provider: Provider) -> &'static Capabilities {
@@ -87,6 +90,9 @@ impl ProviderConfig {
 pub struct Adapter {
     connector: Arc<dyn Connector>,
     metrics: Arc<Metrics>,
+    /// The rate limit its calls pass (the same gate the connector holds), to bind it to a
+    /// database.
+    gate: Gate,
 }
 
 fn outcome<T>(result: &Result<T, ProviderError>) -> &'static str {
@@ -105,10 +111,11 @@ impl Adapter {
     ) -> anyhow::Result<Self> {
         let settings = ClientSettings::new(&config.base_url, config.api_key.expose_secret())
             .with_timeout(config.timeout);
-        let gate = Gate::new(config.rate_limit.map(|l| Arc::new(RateLimiter::new(l))));
+        let gate = Gate::new(provider, config.rate_limit, metrics.clone());
         Ok(Self {
-            connector: connector(provider, &settings, gate)?,
+            connector: connector(provider, &settings, gate.clone())?,
             metrics,
+            gate,
         })
     }
 
@@ -225,6 +232,14 @@ impl Providers {
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// Binds every rate limit to `db`: on PostgreSQL one limit per provider for every process
+    /// on the database (providers/gate.rs); no call waits longer than `max_wait` for it.
+    pub fn share_limits_on(&self, db: &sea_orm::DatabaseConnection, max_wait: Duration) {
+        for adapter in self.adapters.values() {
+            adapter.gate.share_on(db, max_wait);
+        }
     }
 
     pub fn configured(&self) -> impl Iterator<Item = Provider> + '_ {

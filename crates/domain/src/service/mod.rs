@@ -190,6 +190,9 @@ pub(crate) fn after_attempt(
 
 impl PromoService {
     pub fn new(db: DatabaseConnection, providers: Providers, config: ServiceConfig) -> Self {
+        // Rate limits hold for the whole deployment on PostgreSQL; a wait for one stays well
+        // inside a lease (providers/gate.rs).
+        providers.share_limits_on(&db, config.lease / 2);
         Self {
             db,
             providers: Arc::new(providers),

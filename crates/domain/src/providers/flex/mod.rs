@@ -49,7 +49,7 @@ impl Flex {
             Some(id) => id,
             None => {
                 let request = api::CreateCouponRequest::from(code);
-                let _permit = self.gate.pass().await;
+                let _permit = self.gate.pass().await?;
                 sorted(self.client.create_coupon(&request).await)
                     .await?
                     .into_inner()
@@ -58,7 +58,7 @@ impl Flex {
             }
         };
         let request = transformers::promo_code_request(code, coupon_id.clone());
-        let _permit = self.gate.pass().await;
+        let _permit = self.gate.pass().await?;
         let created = sorted(self.client.create_promo_code(&request).await)
             .await?
             .into_inner()
@@ -86,7 +86,7 @@ impl Flex {
                 metadata,
             },
         };
-        let _permit = self.gate.pass().await;
+        let _permit = self.gate.pass().await?;
         sorted(self.client.update_promo_code(external_id, &request).await).await?;
         Ok(())
     }
@@ -94,7 +94,7 @@ impl Flex {
     /// A coupon an interrupted create made for this code (it carries the code's id in its
     /// metadata) and left without a promo code.
     async fn orphan_coupon(&self, code: &PromoCode) -> ProviderResult<Option<String>> {
-        let _permit = self.gate.pass().await;
+        let _permit = self.gate.pass().await?;
         let coupons = sorted(self.client.list_coupons(Some(&code.name)).await)
             .await?
             .into_inner()
@@ -108,7 +108,7 @@ impl Flex {
     /// Every promo code, through the documented list (no pagination is documented; single
     /// retrieval is not documented at all).
     async fn list_all(&self) -> ProviderResult<Listing> {
-        let _permit = self.gate.pass().await;
+        let _permit = self.gate.pass().await?;
         let promo_codes = sorted(self.client.list_promo_codes(None).await)
             .await?
             .into_inner()

@@ -48,7 +48,7 @@ impl Fynn {
 
     /// One coupon as Fynn holds it now, every field.
     async fn read(&self, external_id: &str) -> Result<api::Coupon, ProviderError> {
-        let _permit = self.gate.pass().await;
+        let _permit = self.gate.pass().await?;
         Ok(sorted(self.client.get_coupon(external_id).await)
             .await?
             .into_inner())
@@ -73,7 +73,7 @@ impl Fynn {
 
     async fn create_coupon(&self, code: &PromoCode) -> ProviderResult<Remote> {
         let request = transformers::coupon_write(code, None);
-        let _permit = self.gate.pass().await;
+        let _permit = self.gate.pass().await?;
         // Any 2xx is a created coupon: the spec lists 200 and 201 (the status is undocumented).
         let created = sorted(self.client.create_coupon(&request).await)
             .await?
@@ -95,7 +95,7 @@ impl Fynn {
             return Err(Self::locked(external_id, &held));
         }
         let request = transformers::coupon_write(code, Some(&held));
-        let _permit = self.gate.pass().await;
+        let _permit = self.gate.pass().await?;
         sorted(self.client.update_coupon(external_id, &request).await).await?;
         Ok(())
     }
@@ -113,7 +113,7 @@ impl Fynn {
             return Err(Self::locked(external_id, &held));
         }
         let deleted = {
-            let _permit = self.gate.pass().await;
+            let _permit = self.gate.pass().await?;
             sorted(self.client.delete_coupon(external_id).await).await
         };
         match deleted {
@@ -122,7 +122,7 @@ impl Fynn {
             Err(e) if !e.is_transient() => {
                 let mut request = transformers::coupon_from_held(&held);
                 request.is_enabled = false;
-                let _permit = self.gate.pass().await;
+                let _permit = self.gate.pass().await?;
                 sorted(self.client.update_coupon(external_id, &request).await).await?;
                 Ok(())
             }
@@ -138,7 +138,7 @@ impl Fynn {
         let mut page = 1u64;
         loop {
             let collection = {
-                let _permit = self.gate.pass().await;
+                let _permit = self.gate.pass().await?;
                 sorted(self.client.get_coupons(limit, NonZeroU64::new(page)).await)
                     .await?
                     .into_inner()

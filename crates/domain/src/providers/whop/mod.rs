@@ -40,7 +40,7 @@ impl Whop {
 
     async fn create_code(&self, code: &PromoCode) -> ProviderResult<Remote> {
         let request = api::CreatePromoCode::try_from(code)?;
-        let _permit = self.gate.pass().await;
+        let _permit = self.gate.pass().await?;
         let created = sorted(self.client.create_promo_code(&request).await)
             .await?
             .into_inner();
@@ -55,7 +55,7 @@ impl Whop {
     }
 
     async fn read(&self, external_id: &str) -> Result<api::PromoCode, ProviderError> {
-        let _permit = self.gate.pass().await;
+        let _permit = self.gate.pass().await?;
         Ok(sorted(self.client.retrieve_promo_code(external_id).await)
             .await?
             .into_inner())
@@ -85,7 +85,7 @@ impl Whop {
             metadata: Some(code.metadata.clone()),
         };
         let written = {
-            let _permit = self.gate.pass().await;
+            let _permit = self.gate.pass().await?;
             sorted(self.client.update_promo_code(external_id, &request).await)
                 .await?
                 .into_inner()
@@ -104,7 +104,7 @@ impl Whop {
                 unlimited_stock: Some(false),
                 metadata: None,
             };
-            let _permit = self.gate.pass().await;
+            let _permit = self.gate.pass().await?;
             sorted(
                 self.client
                     .update_promo_code(external_id, &correction)
@@ -117,7 +117,7 @@ impl Whop {
 
     async fn delete_or_archive(&self, external_id: &str) -> ProviderResult<()> {
         let deleted = {
-            let _permit = self.gate.pass().await;
+            let _permit = self.gate.pass().await?;
             sorted(self.client.delete_promo_code(external_id).await).await
         };
         match deleted {
@@ -138,7 +138,7 @@ impl Whop {
                     unlimited_stock: None,
                     metadata: None,
                 };
-                let _permit = self.gate.pass().await;
+                let _permit = self.gate.pass().await?;
                 sorted(self.client.update_promo_code(external_id, &archive).await).await?;
                 Ok(())
             }
@@ -158,7 +158,7 @@ impl Whop {
         let mut previous_first: Option<String> = None;
         for page in 1..=MAX_PAGES {
             let list = {
-                let _permit = self.gate.pass().await;
+                let _permit = self.gate.pass().await?;
                 sorted(
                     self.client
                         .list_promo_codes(Some(page), Some(PER as i32), None)
