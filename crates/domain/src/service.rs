@@ -489,10 +489,7 @@ impl PromoService {
         }
         code.version = 1;
         code.times_redeemed = code.providers.iter().map(|p| p.times_redeemed).sum();
-        let changes = json!({ "created": {
-            "code": code.code, "providers": code.provider_names(),
-            "discount": format!("{:?}", code.discount), "duration": format!("{:?}", code.duration),
-        }});
+        let changes = crate::history::created(&code);
         self.commit(&code, token, Some(&failures), actor, "create", changes)
             .await?;
         Ok(self.read_back(code).await)
@@ -690,16 +687,7 @@ impl PromoService {
             }
             provider_link::Entity::update(link).exec(&txn).await?;
         }
-        audit_log::Entity::insert(audit_log::ActiveModel {
-            promo_code_id: Set(code.id.clone()),
-            actor: Set(actor.to_string()),
-            action: Set(action.to_string()),
-            changes: Set(changes.to_string()),
-            at: Set(now),
-            ..Default::default()
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        crate::history::record(&txn, &code.id, actor, action, Some(code.version), changes).await?;
         txn.commit().await?;
         if code.providers.iter().any(|p| p.state == SyncState::Pending) {
             self.wake.notify_one();

@@ -20,6 +20,7 @@ use serde_json::json;
 
 use crate::entity::{audit_log, promo_code, provider_link};
 use crate::error::{ErrorCode, ServiceError, UserError};
+use crate::history;
 use crate::model::{DriftStrategy, PromoCode, PromoCodeStatus, Provider, ProviderSync, SyncState};
 use crate::providers::{RemoteCode, RemoteSettings};
 use crate::service::{PromoService, after_attempt, not_found};
@@ -372,7 +373,7 @@ impl PromoService {
                 continue;
             }
             // Conditional on the state seen, so a write that settled meanwhile wins.
-            provider_link::Entity::update_many()
+            let changed = provider_link::Entity::update_many()
                 .col_expr(
                     provider_link::Column::State,
                     sea_orm::sea_query::Expr::value(state.as_str()),
@@ -386,6 +387,10 @@ impl PromoService {
                 .filter(provider_link::Column::State.eq(link.state.as_str()))
                 .exec(&self.db)
                 .await?;
+            if changed.rows_affected == 1 {
+                let seen = (link.state.as_str(), state, message.as_deref());
+                history::state_seen(&self.db, &link.promo_code_id, provider, seen).await?;
+            }
             if let Some(message) = message {
                 tracing::warn!(%provider, %code, %message, "provider status changed outside PromoHub");
                 // A code still listed gets its status drift line from sync_one.
@@ -437,6 +442,8 @@ impl PromoService {
                 .filter(provider_link::Column::Provider.eq(provider.as_str()))
                 .exec(&self.db)
                 .await?;
+            let seen = (link.times_redeemed, remote.remote.times_redeemed);
+            history::redemptions_seen(&self.db, &ours.id, provider, seen).await?;
             self.refresh_times_redeemed(&ours.id).await?;
             report.updated += 1;
         } else {
@@ -519,19 +526,7 @@ impl PromoService {
         provider_link::Entity::insert(store::link_to_active(&code.id, &code.providers[0], 1))
             .exec_without_returning(&txn)
             .await?;
-        audit_log::Entity::insert(audit_log::ActiveModel {
-            promo_code_id: Set(code.id.clone()),
-            actor: Set(ACTOR.to_string()),
-            action: Set("import".to_string()),
-            changes: Set(
-                json!({ "imported_from": provider, "external_id": remote.remote.external_id })
-                    .to_string(),
-            ),
-            at: Set(now),
-            ..Default::default()
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        history::imported(&txn, &code, provider, &remote.remote.external_id).await?;
         txn.commit().await?;
         report.imported += 1;
         Ok(())
@@ -645,18 +640,7 @@ impl PromoService {
             .filter(provider_link::Column::Provider.eq(provider.as_str()))
             .exec(&txn)
             .await?;
-        audit_log::Entity::insert(audit_log::ActiveModel {
-            promo_code_id: Set(current.id.clone()),
-            actor: Set(actor.to_string()),
-            action: Set("push_to_provider".to_string()),
-            changes: Set(json!({ "provider": provider, "strategy": "PUSH_OURS",
-                                 "state_before": link.state, "message": link.last_error })
-            .to_string()),
-            at: Set(Utc::now()),
-            ..Default::default()
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        history::pushed(&txn, current, link, actor).await?;
         txn.commit().await?;
         self.release(&current.id, token).await;
         self.wake.notify_one();

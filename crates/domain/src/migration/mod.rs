@@ -9,6 +9,7 @@ mod m20261122_000003_create_audit_log;
 mod m20261122_000004_index_leases;
 mod m20261201_000005_index_codes_without_expiry;
 mod m20261201_000006_drop_status_index;
+mod m20261202_000009_audit_history;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_index_leases::Migration),
             Box::new(m20261201_000005_index_codes_without_expiry::Migration),
             Box::new(m20261201_000006_drop_status_index::Migration),
+            Box::new(m20261202_000009_audit_history::Migration),
         ]
     }
 }
