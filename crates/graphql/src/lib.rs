@@ -2,6 +2,7 @@
 //! contract/runtime.md, over the domain service and its background worker.
 
 pub mod config;
+mod export;
 pub mod history;
 pub mod http;
 pub mod limits;
