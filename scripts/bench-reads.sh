@@ -8,7 +8,9 @@
 #   SIZES=100000 DURATION=5 ROUNDS=1 SQLITE=0 bash scripts/bench-reads.sh
 # Settings: SIZES ("10000 100000 1000000"), DURATION (10, s per run), ROUNDS (3), WARMUP (5, s),
 # CONNECTIONS (32), THREADS (2), POOL (10, the raw handler's pool, as PromoHub's), TIMEOUT (10s),
-# SQLITE (1: also SQLite), SQLITE_SIZE (100000).
+# SQLITE (1: also SQLite), SQLITE_SIZE (100000), EXPORT (1: time GET /export/promo-codes.csv of
+# all N codes and sample the server's RSS during it), READS (1: the wrk cases; 0 skips them).
+#   SIZES=1000000 READS=0 SQLITE=0 bash scripts/bench-reads.sh   # the export at 1M only
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 sizes=${SIZES:-10000 100000 1000000}
@@ -83,6 +85,27 @@ first_difference() {
   echo "...${1:i:90}... raw ...${2:i:90}..."
 }
 rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+hwm_mib() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+
+# export_csv BASE_URL PID DIR: downloads the whole CSV export (counted, not kept) while sampling
+# the server's VmRSS every 0.1 s; prints rows, bytes, seconds, peak sampled RSS and VmHWM (MiB).
+export_csv() {
+  local base=$1 server=$2 dir=$3 peak=0 r started ended
+  started=$(date +%s.%N)
+  (curl -fsS -H "Authorization: Bearer $read_token" "$base/export/promo-codes.csv" |
+    wc -lc >"$dir/export.count") &
+  local job=$!
+  while kill -0 "$job" 2>/dev/null; do
+    r=$(rss_mib "$server")
+    [ "$r" -gt "$peak" ] && peak=$r
+    sleep 0.1
+  done
+  wait "$job" || echo "the export failed" >&2
+  ended=$(date +%s.%N)
+  local lines bytes
+  read -r lines bytes <"$dir/export.count"
+  echo "$((lines - 1)) $bytes $(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.1f", b - a }') $peak $(hwm_mib "$server")"
+}
 # wrk's figures in ms; $1: a wrk output file.
 wrk_field() {
   case $2 in
@@ -119,6 +142,19 @@ run_cases() { # run_cases LABEL N DATABASE_URL
   [ -n "$raw_url" ] || { cat "$dir/raw.err" >&2; return 1; }
   local rss_idle
   rss_idle=$(rss_mib "$hub_pid")
+  if [ "${EXPORT:-1}" = 1 ]; then
+    local rows bytes secs peak hwm
+    read -r rows bytes secs peak hwm < <(export_csv "$url" "$hub_pid" "$dir")
+    echo
+    echo "== $label, $n codes: CSV export: $rows rows, $((bytes / 1048576)) MiB in $secs s" \
+      "($(awk -v r="$rows" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0) ? r / s : 0 }') rows/s);" \
+      "PromoHub RSS idle $rss_idle MiB, peak during the export $peak MiB (VmHWM $hwm MiB)"
+  fi
+  if [ "${READS:-1}" = 0 ]; then
+    kill "$hub_pid" "$raw_pid" 2>/dev/null || true
+    wait "$hub_pid" "$raw_pid" 2>/dev/null || true
+    return 0
+  fi
 
   local deep_code raw_cursor code hub_cursor
   read -r deep_code raw_cursor code < <(DATABASE_URL="$db" "$raw" probe)

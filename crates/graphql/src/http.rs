@@ -79,7 +79,7 @@ impl Tokens {
         Ok(Self(tokens))
     }
 
-    fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
+    pub(crate) fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
         let given = headers
             .get(header::AUTHORIZATION)?
             .to_str()
@@ -175,7 +175,11 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/openapi.json", get(openapi));
+        .route("/openapi.json", get(openapi))
+        .route(
+            "/export/promo-codes.csv",
+            get(crate::export::export_promo_codes),
+        );
     if state.config.metrics.listen.is_none() {
         router = router.route("/metrics", get(metrics));
     }
@@ -765,7 +769,7 @@ async fn graphql_get(
 }
 
 /// Decodes `a=1&b=x%20y` (with `+` as space).
-fn url_pairs(query: &str) -> Vec<(String, String)> {
+pub(crate) fn url_pairs(query: &str) -> Vec<(String, String)> {
     fn decode(text: &str) -> String {
         let bytes = text.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
@@ -864,9 +868,9 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "PromoHub", description = "The REST routes of the PromoHub server. The API itself is GraphQL at /graphql; its schema is schema.graphql."),
-    paths(graphql_post, graphql_get, healthz, readyz, metrics, openapi),
+    paths(graphql_post, graphql_get, healthz, readyz, metrics, openapi, crate::export::export_promo_codes),
     modifiers(&BearerAuth),
-    tags((name = "graphql", description = "GraphQL over HTTP"), (name = "operations", description = "Health, readiness, metrics"))
+    tags((name = "graphql", description = "GraphQL over HTTP"), (name = "operations", description = "Health, readiness, metrics"), (name = "export", description = "Codes as files"))
 )]
 pub struct ApiDoc;
 

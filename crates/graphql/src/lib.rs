@@ -3,6 +3,8 @@
 
 pub mod config;
 mod demo;
+mod export;
+pub mod history;
 pub mod http;
 pub mod idempotency;
 pub mod limits;

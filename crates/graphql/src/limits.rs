@@ -92,15 +92,12 @@ fn exceeded(
     }
 }
 
-/// Page size of a connection when `first` is not given (the contract's default).
-const DEFAULT_PAGE: u64 = 50;
-/// Largest `first` a connection accepts; a larger one is refused by the resolver itself.
-const MAX_PAGE: u64 = 200;
-/// Fields that are lists of at most a few items (one per provider).
-const PER_PROVIDER_LISTS: [&str; 1] = ["providers"];
-const PROVIDER_COUNT: u64 = 3;
-/// Fields that are connections paged by `first`.
-const CONNECTIONS: [&str; 1] = ["promoCodes"];
+/// Fields that are lists of at most a few items: one per provider (`providers`), one per
+/// field of a code (a history entry's `changes`: a create sets 14).
+const SHORT_LISTS: [(&str, u64); 2] = [("providers", 3), ("changes", 16)];
+/// Fields that are connections paged by `first`: (name, page size when `first` is not given,
+/// largest `first` the resolver accepts; a larger one it refuses itself).
+const CONNECTIONS: [(&str, u64, u64); 2] = [("promoCodes", 50, 200), ("history", 20, 100)];
 
 impl RequestLimits {
     /// The lexical pass, before parsing: size, tokens, nesting of brackets. Stops at the first
@@ -416,12 +413,13 @@ impl Walker<'_> {
 
     /// How many items a field's list may hold (1 for a field that is not a list).
     fn list_size(&self, name: &str, arguments: &[(Positioned<Name>, Positioned<GqlValue>)]) -> u64 {
-        if PER_PROVIDER_LISTS.contains(&name) {
-            return PROVIDER_COUNT;
+        if let Some((_, items)) = SHORT_LISTS.iter().find(|(n, _)| *n == name) {
+            return *items;
         }
-        if !CONNECTIONS.contains(&name) {
+        let Some(&(_, default_page, max_page)) = CONNECTIONS.iter().find(|(n, ..)| *n == name)
+        else {
             return 1;
-        }
+        };
         let first = arguments
             .iter()
             .find(|(n, _)| n.node.as_str() == "first")
@@ -437,7 +435,7 @@ impl Walker<'_> {
                     }),
                 _ => None,
             });
-        first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
+        first.unwrap_or(default_page).clamp(1, max_page)
     }
 }
 
@@ -664,6 +662,36 @@ mod tests {
             .expect_err("cost")
             .actual,
             1 + 50 * (1 + 1 + 3)
+        );
+    }
+
+    #[test]
+    fn history_multiplies_by_its_first_inside_promo_codes() {
+        let cost = |query: &str| {
+            check(
+                &RequestLimits {
+                    max_cost: 0,
+                    ..Default::default()
+                },
+                query,
+                None,
+            )
+            .expect_err("cost")
+            .actual
+        };
+        // history: 20 entries by default, each with at most 16 changes.
+        assert_eq!(
+            cost("{ promoCode(id: 1) { history { nodes { changes { field } } } } }"),
+            1 + (1 + 20 * (1 + (1 + 16)))
+        );
+        assert_eq!(
+            cost("{ promoCodes(first: 10) { nodes { history(first: 100) { nodes { id } } } } }"),
+            1 + 10 * (1 + (1 + 100 * (1 + 1)))
+        );
+        // Past the resolver's largest page: counted as 100 (the resolver refuses it).
+        assert_eq!(
+            cost("{ promoCode(id: 1) { history(first: 5000) { nodes { id } } } }"),
+            1 + (1 + 100 * 2)
         );
     }
 

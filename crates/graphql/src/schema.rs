@@ -391,14 +391,30 @@ impl PromoCode {
     async fn updated_at(&self) -> DateTime {
         DateTime(self.0.updated_at)
     }
+
+    /// Every change of this code, newest first: who, when, which fields from what to what.
+    /// first is 1..100 (default 20); after is an opaque cursor from a previous page.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<crate::history::PromoCodeHistoryConnection> {
+        let first = i64::from(first.unwrap_or(20));
+        let page = service(ctx)?
+            .history(&self.0.id, first, after.as_deref())
+            .await
+            .map_err(query_error)?;
+        Ok(crate::history::PromoCodeHistoryConnection(page))
+    }
 }
 
 #[derive(SimpleObject)]
 pub struct PageInfo {
-    has_next_page: bool,
-    has_previous_page: bool,
-    start_cursor: Option<String>,
-    end_cursor: Option<String>,
+    pub(crate) has_next_page: bool,
+    pub(crate) has_previous_page: bool,
+    pub(crate) start_cursor: Option<String>,
+    pub(crate) end_cursor: Option<String>,
 }
 
 #[derive(SimpleObject)]

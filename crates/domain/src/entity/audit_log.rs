@@ -8,12 +8,15 @@ pub struct Model {
     pub id: i64,
     pub promo_code_id: String,
     pub actor: String,
-    /// create, update, archive.
+    /// What happened: `history::Action`'s stored names (create, update, archive, import...).
     pub action: String,
-    /// JSON: `{field: {"from": .., "to": ..}}`, or the created code.
+    /// JSON: `{field: {"from": .., "to": ..}}`, plus context keys (see `history`); rows of
+    /// round 1 may hold `{"created": {..}}` instead.
     #[sea_orm(column_type = "Text")]
     pub changes: String,
     pub at: DateTimeUtc,
+    /// The code's version after the change; None on rows written before it was recorded.
+    pub version: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ mod m20261201_000005_index_codes_without_expiry;
 mod m20261201_000006_drop_status_index;
 mod m20261202_000007_create_idempotency_keys;
 mod m20261202_000008_create_rate_limits;
+mod m20261202_000009_audit_history;
 mod m20261202_000010_create_provider_cleanups;
 
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_drop_status_index::Migration),
             Box::new(m20261202_000007_create_idempotency_keys::Migration),
             Box::new(m20261202_000008_create_rate_limits::Migration),
+            Box::new(m20261202_000009_audit_history::Migration),
             Box::new(m20261202_000010_create_provider_cleanups::Migration),
         ]
     }

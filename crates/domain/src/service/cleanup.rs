@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, 
 use serde_json::json;
 
 use super::{ACTOR, PromoService};
-use crate::entity::{audit_log, provider_cleanup, provider_link};
+use crate::entity::{provider_cleanup, provider_link};
 use crate::error::ServiceError;
 use crate::model::{PromoCode, Provider, SyncState};
 use crate::providers::{ProviderError, Remote};
@@ -212,20 +212,11 @@ impl PromoService {
                 ("undo_failed", error.message)
             }
         };
-        audit_log::Entity::insert(audit_log::ActiveModel {
-            promo_code_id: Set(row.promo_code_id.clone()),
-            actor: Set(ACTOR.to_string()),
-            action: Set(action.to_string()),
-            changes: Set(json!({
-                "code": row.code, "provider": row.provider,
-                "external_id": row.external_id, "detail": detail, "attempts": attempts,
-            })
-            .to_string()),
-            at: Set(now),
-            ..Default::default()
-        })
-        .exec_without_returning(&self.db)
-        .await?;
+        let changes = json!({
+            "code": row.code, "provider": row.provider,
+            "external_id": row.external_id, "detail": detail, "attempts": attempts,
+        });
+        crate::history::record(&self.db, &row.promo_code_id, ACTOR, action, None, changes).await?;
         Ok(())
     }
 }

@@ -7,12 +7,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
-use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, SqlErr, TransactionTrait};
 use serde_json::json;
 
 use super::{Outcome, PromoService, after_attempt, not_undone, rejected};
-use crate::entity::{audit_log, promo_code, provider_link};
+use crate::entity::{promo_code, provider_link};
 use crate::error::{ErrorCode, ServiceError, UserError};
 use crate::model::{CreatePromoCodeInput, PromoCode, Provider};
 use crate::providers::ProviderError;
@@ -120,10 +119,7 @@ impl PromoService {
         }
         code.version = 1;
         code.times_redeemed = code.providers.iter().map(|p| p.times_redeemed).sum();
-        let changes = json!({ "created": {
-            "code": code.code, "providers": code.provider_names(),
-            "discount": format!("{:?}", code.discount), "duration": format!("{:?}", code.duration),
-        }});
+        let changes = crate::history::created(&code);
         self.commit(&code, token, Some(&failures), actor, "create", changes)
             .await?;
         Ok(self.read_back(code).await)
@@ -260,20 +256,13 @@ impl PromoService {
                 || "unknown: the look-up failed".to_string(),
                 |r| r.external_id.clone(),
             );
-            let audit = audit_log::Entity::insert(audit_log::ActiveModel {
-                promo_code_id: Set(code.id.clone()),
-                actor: Set(actor.to_string()),
-                action: Set("undo_failed".to_string()),
-                changes: Set(json!({
-                    "code": code.code, "provider": error.provider,
-                    "external_id": external_id, "error": error.message,
-                })
-                .to_string()),
-                at: Set(Utc::now()),
-                ..Default::default()
-            })
-            .exec_without_returning(&self.db)
-            .await;
+            let changes = json!({
+                "code": code.code, "provider": error.provider,
+                "external_id": external_id, "error": error.message,
+            });
+            let audit =
+                crate::history::record(&self.db, &code.id, actor, "undo_failed", None, changes)
+                    .await;
             if let Err(db_error) = audit {
                 tracing::error!(%db_error, "cannot record a failed undo in the audit log");
             }

@@ -2,11 +2,10 @@
 //! adopting theirs.
 
 use chrono::Utc;
-use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 use serde_json::json;
 
-use crate::entity::{audit_log, provider_link};
+use crate::entity::provider_link;
 use crate::error::{ErrorCode, ServiceError, UserError};
 
 use super::lease::renew;
@@ -91,18 +90,7 @@ impl PromoService {
             .filter(provider_link::Column::Provider.eq(provider.as_str()))
             .exec(&txn)
             .await?;
-        audit_log::Entity::insert(audit_log::ActiveModel {
-            promo_code_id: Set(current.id.clone()),
-            actor: Set(actor.to_string()),
-            action: Set("push_to_provider".to_string()),
-            changes: Set(json!({ "provider": provider, "strategy": "PUSH_OURS",
-                                 "state_before": link.state, "message": link.last_error })
-            .to_string()),
-            at: Set(Utc::now()),
-            ..Default::default()
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        crate::history::pushed(&txn, current, link, actor).await?;
         txn.commit().await?;
         self.release(&current.id, token).await;
         self.wake.notify_one();

@@ -23,7 +23,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::{PromoService, conflict, not_found};
-use crate::entity::{audit_log, promo_code, provider_link};
+use crate::entity::{promo_code, provider_link};
 use crate::error::ServiceError;
 use crate::model::{PromoCode, Provider, SyncState};
 use crate::providers::ProviderError;
@@ -198,15 +198,14 @@ impl PromoService {
             }
             provider_link::Entity::update(link).exec(&txn).await?;
         }
-        audit_log::Entity::insert(audit_log::ActiveModel {
-            promo_code_id: Set(code.id.clone()),
-            actor: Set(actor.to_string()),
-            action: Set(action.to_string()),
-            changes: Set(changes.to_string()),
-            at: Set(now),
-            ..Default::default()
-        })
-        .exec_without_returning(&txn)
+        crate::history::record(
+            &txn,
+            &code.id,
+            actor,
+            action,
+            Some(code.version),
+            changes.clone(),
+        )
         .await?;
         txn.commit().await?;
         if code.providers.iter().any(|p| p.state == SyncState::Pending) {

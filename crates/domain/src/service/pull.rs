@@ -5,15 +5,14 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, SqlErr, TransactionTrait};
-use serde_json::json;
 
-use crate::entity::{audit_log, promo_code, provider_link};
+use crate::entity::{promo_code, provider_link};
 use crate::error::{ErrorCode, ServiceError, UserError};
+use crate::history;
 use crate::store;
 
-use super::{ACTOR, PromoService};
+use super::PromoService;
 use crate::model::{PromoCode, PromoCodeStatus, Provider, ProviderSync, SyncState};
 use crate::providers::{Listing, RemoteCode};
 
@@ -193,7 +192,7 @@ impl PromoService {
                 continue;
             }
             // Conditional on the state seen, so a write that settled meanwhile wins.
-            provider_link::Entity::update_many()
+            let changed = provider_link::Entity::update_many()
                 .col_expr(
                     provider_link::Column::State,
                     sea_orm::sea_query::Expr::value(state.as_str()),
@@ -207,6 +206,10 @@ impl PromoService {
                 .filter(provider_link::Column::State.eq(link.state.as_str()))
                 .exec(&self.db)
                 .await?;
+            if changed.rows_affected == 1 {
+                let seen = (link.state.as_str(), state, message.as_deref());
+                history::state_seen(&self.db, &link.promo_code_id, provider, seen).await?;
+            }
             if let Some(message) = message {
                 tracing::warn!(%provider, %code, %message, "provider status changed outside PromoHub");
                 // A code still listed gets its status drift line from sync_one.
@@ -258,6 +261,8 @@ impl PromoService {
                 .filter(provider_link::Column::Provider.eq(provider.as_str()))
                 .exec(&self.db)
                 .await?;
+            let seen = (link.times_redeemed, remote.remote.times_redeemed);
+            history::redemptions_seen(&self.db, &ours.id, provider, seen).await?;
             self.refresh_times_redeemed(&ours.id).await?;
             report.updated += 1;
         } else {
@@ -340,19 +345,7 @@ impl PromoService {
         provider_link::Entity::insert(store::link_to_active(&code.id, &code.providers[0], 1))
             .exec_without_returning(&txn)
             .await?;
-        audit_log::Entity::insert(audit_log::ActiveModel {
-            promo_code_id: Set(code.id.clone()),
-            actor: Set(ACTOR.to_string()),
-            action: Set("import".to_string()),
-            changes: Set(
-                json!({ "imported_from": provider, "external_id": remote.remote.external_id })
-                    .to_string(),
-            ),
-            at: Set(now),
-            ..Default::default()
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        history::imported(&txn, &code, provider, &remote.remote.external_id).await?;
         txn.commit().await?;
         report.imported += 1;
         Ok(())
