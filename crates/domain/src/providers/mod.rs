@@ -10,6 +10,7 @@ pub mod flex;
 pub mod fynn;
 pub mod limiter;
 pub mod whop;
+// new-provider: modules
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub fn capabilities(provider: Provider) -> &'static Capabilities {
         Provider::Flex => &flex::capabilities::CAPABILITIES,
         Provider::Fynn => &fynn::capabilities::CAPABILITIES,
         Provider::Whop => &whop::capabilities::CAPABILITIES,
+        // new-provider: capabilities
     }
 }
 
@@ -45,6 +47,7 @@ fn connector(
         Provider::Flex => Arc::new(flex::Flex::new(settings.flex()?, gate)),
         Provider::Fynn => Arc::new(fynn::Fynn::new(settings.fynn()?, gate)),
         Provider::Whop => Arc::new(whop::Whop::new(settings.whop()?, gate)),
+        // new-provider: connectors
     })
 }
 
