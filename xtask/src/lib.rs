@@ -7,8 +7,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+pub mod scaffold;
+
 /// The providers whose specs live in `openapi/<name>.yaml`.
-pub const PROVIDERS: [&str; 3] = ["flex", "fynn", "whop"];
+pub const PROVIDERS: &[&str] = &[
+    "flex", "fynn", "whop",
+    // new-provider: codegen
+];
 
 /// Where a provider's spec lives, relative to the workspace root.
 pub fn spec_path(root: &Path, provider: &str) -> PathBuf {
@@ -25,8 +30,13 @@ pub fn generated_path(root: &Path, provider: &str) -> PathBuf {
 pub fn load_spec(path: &Path) -> Result<openapiv3::OpenAPI> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_spec(&text, path)
+}
+
+/// Parses the text of the spec at `path` (named in errors), as [`load_spec`] does.
+pub fn parse_spec(text: &str, path: &Path) -> Result<openapiv3::OpenAPI> {
     let spec: openapiv3::OpenAPI =
-        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        serde_yaml::from_str(text).with_context(|| format!("parsing {}", path.display()))?;
     if !spec.openapi.starts_with("3.0.") {
         bail!(
             "{}: openapi version {} is not 3.0.x",
@@ -41,13 +51,17 @@ pub fn load_spec(path: &Path) -> Result<openapiv3::OpenAPI> {
 /// gives the same bytes.
 pub fn generate(root: &Path, provider: &str) -> Result<String> {
     let path = spec_path(root, provider);
-    let spec = load_spec(&path)?;
+    generate_spec(&load_spec(&path)?, &path, provider)
+}
+
+/// Generates the formatted Rust client for `spec`, read from `path` (named in errors).
+pub fn generate_spec(spec: &openapiv3::OpenAPI, path: &Path, provider: &str) -> Result<String> {
     let mut settings = progenitor::GenerationSettings::default();
     settings.with_derive("PartialEq");
     let mut generator = progenitor::Generator::new(&settings);
     // progenitor asserts (panics) on some spec shapes instead of returning an error, e.g. two
     // different success body types; turn that into an error that names the spec.
-    let tokens = catch_unwind(AssertUnwindSafe(|| generator.generate_tokens(&spec)))
+    let tokens = catch_unwind(AssertUnwindSafe(|| generator.generate_tokens(spec)))
         .map_err(|panic| {
             let why = panic
                 .downcast_ref::<String>()

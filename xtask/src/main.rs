@@ -1,11 +1,15 @@
 use std::process::ExitCode;
 
+use xtask::scaffold::{self, Touched};
 use xtask::{Outcome, codegen, generated_path, workspace_root};
 
 const USAGE: &str = "usage: cargo xtask codegen [--check]
+       cargo xtask new-provider <name>
 
-  codegen          regenerate crates/clients/src/generated/*.rs from openapi/*.yaml
-  codegen --check  change nothing; fail and name each generated file that is stale";
+  codegen             regenerate crates/clients/src/generated/*.rs from openapi/*.yaml
+  codegen --check     change nothing; fail and name each generated file that is stale
+  new-provider <name> scaffold a provider (2-20 lower-case letters): spec stub, client,
+                      connector, sandbox, config and tests; see docs/adding-a-provider.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -13,6 +17,7 @@ fn main() -> ExitCode {
     let check = match args.as_slice() {
         ["codegen"] => false,
         ["codegen", "--check"] => true,
+        ["new-provider", name] => return new_provider(name),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -49,4 +54,34 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn new_provider(name: &str) -> ExitCode {
+    let root = workspace_root();
+    let plan = match scaffold::new_provider(&root, name) {
+        Ok(plan) => plan,
+        Err(err) => {
+            eprintln!("error: {err:#}\nnothing was written");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("scaffolded provider `{}`:", plan.names.lower);
+    for change in &plan.changes {
+        let what = match change.touched {
+            Touched::Created => "created",
+            Touched::Edited => "edited ",
+            Touched::AlreadyThere => "as was ",
+        };
+        println!("  {what} {}", change.path.display());
+    }
+    for note in &plan.notes {
+        println!("\nnote: {note}");
+    }
+    println!(
+        "\nThe tree builds, and {1} refuses every code until it is written. Next:\n  \
+         cargo test -p promohub-domain --test provider_{0} -- --include-ignored\n  \
+         lists what is left; docs/adding-a-provider.md walks through it in order.",
+        plan.names.lower, plan.names.camel
+    );
+    ExitCode::SUCCESS
 }

@@ -19,6 +19,7 @@ pub mod fynn;
 #[rustfmt::skip]
 #[path = "generated/whop.rs"]
 pub mod whop;
+// new-provider: modules
 
 pub use progenitor_client::{Error, ResponseValue};
 
@@ -123,4 +124,6 @@ impl ClientSettings {
             self.http_client()?,
         ))
     }
+
+    // new-provider: builders
 }

@@ -34,7 +34,12 @@ macro_rules! string_enum {
 
 string_enum!(
     /// A payment provider PromoHub writes through to.
-    Provider { Flex => "FLEX", Fynn => "FYNN", Whop => "WHOP" }
+    Provider {
+        Flex => "FLEX",
+        Fynn => "FYNN",
+        Whop => "WHOP",
+        // new-provider: variants
+    }
 );
 string_enum!(PromoCodeStatus { Active => "ACTIVE", Inactive => "INACTIVE", Archived => "ARCHIVED" });
 string_enum!(DiscountType { Percentage => "PERCENTAGE", FixedAmount => "FIXED_AMOUNT" });

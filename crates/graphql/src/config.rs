@@ -103,6 +103,7 @@ settings! {
     fynn_api_key = "FYNN_API_KEY", "unset", "Fynn secret key (with FYNN_API_URL)";
     whop_api_url = "WHOP_API_URL", "unset: Whop not configured", "Whop base URL, e.g. https://api.whop.com/api";
     whop_api_key = "WHOP_API_KEY", "unset", "Whop secret key (with WHOP_API_URL)";
+    // new-provider: api settings
     provider_timeout_ms = "PROMOHUB_PROVIDER_TIMEOUT_MS", "10000", "timeout of one provider HTTP call, ms";
     sync_retry_base_ms = "PROMOHUB_SYNC_RETRY_BASE_MS", "500",
         "first retry delay of a failed provider write, ms; doubles per attempt, capped at 60 s";
@@ -112,6 +113,7 @@ settings! {
     flex_rate_limit = "PROMOHUB_FLEX_RATE_LIMIT", "none", "limit on Flex calls, like 100/10s, or none; on PostgreSQL one limit for all replicas";
     fynn_rate_limit = "PROMOHUB_FYNN_RATE_LIMIT", "none", "limit on Fynn calls, like 100/10s, or none; on PostgreSQL one limit for all replicas";
     whop_rate_limit = "PROMOHUB_WHOP_RATE_LIMIT", "100/10s", "limit on Whop calls, like 100/10s, or none; on PostgreSQL one limit for all replicas";
+    // new-provider: rate limit settings
     cors_origins = "PROMOHUB_CORS_ORIGINS", "none", "comma-separated frontend origins allowed by CORS";
     max_document_bytes = "PROMOHUB_MAX_DOCUMENT_BYTES", "32768", "longest GraphQL document, bytes";
     max_tokens = "PROMOHUB_MAX_TOKENS", "4000", "most lexical tokens in a document";

@@ -113,6 +113,7 @@ pub enum Provider {
     Flex,
     Fynn,
     Whop,
+    // new-provider: variants
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

@@ -816,11 +816,15 @@ async fn demo_mode_serves_sandboxes_when_asked_for() {
     let data = server
         .write("{ providers { provider configured } }", json!({}))
         .await;
-    assert_eq!(
-        data["providers"],
-        json!([{ "provider": "FLEX", "configured": true }, { "provider": "FYNN", "configured": true },
-               { "provider": "WHOP", "configured": true }])
-    );
+    // Every provider, in API order: a scaffolded one (cargo xtask new-provider) too.
+    let every: Vec<Value> = Provider::ALL
+        .iter()
+        .map(|p| json!({ "provider": p.as_str(), "configured": true }))
+        .collect();
+    assert_eq!(data["providers"], Value::Array(every));
+    for (i, name) in ["FLEX", "FYNN", "WHOP"].into_iter().enumerate() {
+        assert_eq!(data["providers"][i]["provider"], name, "{data}");
+    }
     let created = server
         .write(
             &create_mutation(),

@@ -144,6 +144,7 @@ pub(crate) fn redeem(
         Provider::Flex => world.flex.redeem(redemption),
         Provider::Fynn => world.fynn.redeem(redemption),
         Provider::Whop => world.whop.redeem(redemption),
+        // new-provider: redeem
     }
 }
 

@@ -19,6 +19,7 @@ mod fynn;
 mod ids;
 mod pipeline;
 mod whop;
+// new-provider: modules
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -53,16 +54,23 @@ pub enum Provider {
     Flex,
     Fynn,
     Whop,
+    // new-provider: variants
 }
 
 impl Provider {
-    pub const ALL: [Provider; 3] = [Provider::Flex, Provider::Fynn, Provider::Whop];
+    pub const ALL: [Provider; 3] = [
+        Provider::Flex,
+        Provider::Fynn,
+        Provider::Whop,
+        // new-provider: all
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Provider::Flex => "flex",
             Provider::Fynn => "fynn",
             Provider::Whop => "whop",
+            // new-provider: names
         }
     }
 
@@ -73,6 +81,7 @@ impl Provider {
             Provider::Flex => "/flex",
             Provider::Fynn => "/fynn",
             Provider::Whop => "/whop/api",
+            // new-provider: mounts
         }
     }
 
@@ -82,6 +91,7 @@ impl Provider {
             Provider::Flex => "sk_sandbox_flex",
             Provider::Fynn => "sk_sandbox_fynn",
             Provider::Whop => "sk_sandbox_whop",
+            // new-provider: keys
         }
     }
 
@@ -91,6 +101,7 @@ impl Provider {
             Provider::Flex => include_str!("../../../openapi/flex.yaml"),
             Provider::Fynn => include_str!("../../../openapi/fynn.yaml"),
             Provider::Whop => include_str!("../../../openapi/whop.yaml"),
+            // new-provider: specs
         }
     }
 
@@ -100,6 +111,7 @@ impl Provider {
             Provider::Flex => "FLEX_API_KEY",
             Provider::Fynn => "FYNN_API_KEY",
             Provider::Whop => "WHOP_API_KEY",
+            // new-provider: key variables
         }
     }
 
@@ -109,6 +121,7 @@ impl Provider {
             Provider::Flex => flex::error(status, message),
             Provider::Fynn => fynn::problem(status, message),
             Provider::Whop => whop::error(status, message),
+            // new-provider: errors
         }
     }
 
@@ -202,6 +215,7 @@ pub(crate) struct World {
     pub(crate) flex: flex::Store,
     pub(crate) fynn: fynn::Store,
     pub(crate) whop: whop::Store,
+    // new-provider: stores
     pub(crate) journal: Vec<JournalEntry>,
     pub(crate) faults: Vec<control::ActiveFault>,
     /// Random write faults (soak runs); None: off.
@@ -348,6 +362,7 @@ pub fn build(
             Provider::Whop.mount(),
             provider_router(Provider::Whop, whop::routes()),
         )
+        // new-provider: routes
         .merge(control::routes());
     let (router, openapi) = router.split_for_parts();
     let doc = openapi.clone();

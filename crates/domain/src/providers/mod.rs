@@ -12,6 +12,7 @@ mod gate;
 pub mod limiter;
 mod shared_limit;
 pub mod whop;
+// new-provider: modules
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub fn capabilities(provider: Provider) -> &'static Capabilities {
         Provider::Flex => &flex::capabilities::CAPABILITIES,
         Provider::Fynn => &fynn::capabilities::CAPABILITIES,
         Provider::Whop => &whop::capabilities::CAPABILITIES,
+        // new-provider: capabilities
     }
 }
 
@@ -48,6 +50,7 @@ fn connector(
         Provider::Flex => Arc::new(flex::Flex::new(settings.flex()?, gate)),
         Provider::Fynn => Arc::new(fynn::Fynn::new(settings.fynn()?, gate)),
         Provider::Whop => Arc::new(whop::Whop::new(settings.whop()?, gate)),
+        // new-provider: connectors
     })
 }
 
