@@ -3,10 +3,8 @@
 
 pub mod config;
 mod demo;
-mod export;
 pub mod history;
 pub mod http;
-pub mod idempotency;
 pub mod limits;
 pub mod metrics;
 pub mod schema;

@@ -7,7 +7,7 @@
 //! names (`PROMOHUB_METRICS_MAX_OPERATIONS`); the rest count as `other`.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -19,7 +19,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use promohub_domain::metrics::latency_histogram;
 
-use crate::http::AppState;
+use crate::supervisor::Supervisor;
 
 /// Longer operation names are cut to this many characters.
 pub const MAX_OPERATION_NAME_CHARS: usize = 64;
@@ -143,9 +143,12 @@ impl HttpMetrics {
 }
 
 /// The text of one scrape: values read at scrape time (tasks, provider links) first.
-pub async fn render(state: &AppState) -> String {
-    let metrics: &Arc<HttpMetrics> = &state.metrics;
-    for status in state.supervisor.statuses() {
+pub async fn render(
+    metrics: &HttpMetrics,
+    service: &promohub_domain::PromoService,
+    supervisor: &Supervisor,
+) -> String {
+    for status in supervisor.statuses() {
         // Present from the start, so a dashboard sees 0 restarts rather than nothing.
         let _ = metrics
             .task_restarts
@@ -155,7 +158,7 @@ pub async fn render(state: &AppState) -> String {
             .get_or_create(&TaskLabels { task: status.name })
             .set(i64::from(status.running));
     }
-    match promohub_domain::service::link_states(&state.service).await {
+    match promohub_domain::service::link_states(service).await {
         Ok(states) => {
             // Every provider and state, 0 when none: a series does not vanish when it empties.
             for provider in promohub_domain::Provider::ALL {

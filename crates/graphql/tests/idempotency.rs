@@ -345,7 +345,7 @@ async fn a_repeat_waits_for_the_first_and_a_dead_one_is_taken_over(db: TestDb) {
     // A request that claimed the key and then died: its row stays in progress.
     let db_conn = promohub_domain::store::connect(&db.url).await.expect("db");
     let variables = input("DEAD6");
-    let hash = promohub_graphql::idempotency::request_hash(CREATE, None, Some(&variables));
+    let hash = promohub_graphql::http::idempotency::request_hash(CREATE, None, Some(&variables));
     let scope = promohub_domain::idempotency::token_scope(WRITER);
     let claimed =
         promohub_domain::idempotency::claim(&db_conn, &scope, "dead-6", &hash, chrono::Utc::now())

@@ -13,7 +13,9 @@ use chrono::Utc;
 use promohub_domain::idempotency::{self as store, Answer, Entry};
 use serde_json::Value;
 
-use crate::http::{self, AppState, Incoming};
+use super::execute::{self as plain, selects_mutation};
+use super::request::{Incoming, request_error};
+use super::state::AppState;
 use crate::schema::Caller;
 
 /// The request header.
@@ -41,7 +43,7 @@ pub(crate) fn key_of(headers: &HeaderMap, media: &'static str) -> Result<Option<
         && (1..=MAX_KEY_LEN).contains(&bytes.len())
         && bytes.iter().all(|b| (0x21..=0x7e).contains(b));
     if !valid {
-        return Err(http::request_error(
+        return Err(request_error(
             StatusCode::BAD_REQUEST,
             media,
             "Idempotency-Key must be one header of 1 to 255 visible ASCII characters (no spaces), e.g. a UUID",
@@ -94,10 +96,10 @@ pub(crate) async fn execute(
 ) -> Response {
     let started = Instant::now();
     let is_mutation = async_graphql::parser::parse_query(&request.query).is_ok_and(|document| {
-        http::selects_mutation(&document.operations, request.operation_name.as_deref())
+        selects_mutation(&document.operations, request.operation_name.as_deref())
     });
     if !is_mutation {
-        return http::execute(state, media, caller, request, false).await;
+        return plain::execute(state, media, caller, request, false).await;
     }
     // The caller is authenticated already: this is the token it matched.
     let token = headers
@@ -200,7 +202,7 @@ async fn run(
     };
     let db = state.service.db().clone();
     let mut task = tokio::spawn(async move {
-        let answer = capture(http::execute(&inner, media, caller, request, false).await).await;
+        let answer = capture(plain::execute(&inner, media, caller, request, false).await).await;
         match store::finish(&db, &held.scope, &held.key, &claim, &answer).await {
             Ok(true) => {}
             Ok(false) => {
@@ -222,9 +224,9 @@ async fn run(
         Ok(Ok(answer)) => respond(answer, false),
         Ok(Err(error)) => {
             tracing::error!(%error, "an idempotent request failed unexpectedly");
-            http::request_error(StatusCode::OK, media, "internal error", "INTERNAL")
+            request_error(StatusCode::OK, media, "internal error", "INTERNAL")
         }
-        Err(_) => http::request_error(
+        Err(_) => request_error(
             StatusCode::OK,
             media,
             &format!(
@@ -277,7 +279,7 @@ fn respond(answer: Answer, replayed: bool) -> Response {
 }
 
 fn reused(media: &'static str) -> Response {
-    http::request_error(
+    request_error(
         StatusCode::UNPROCESSABLE_ENTITY,
         media,
         "this Idempotency-Key was used with a different request (document, operation name or variables) in the last 24 hours: use a new key for a new request",
@@ -286,7 +288,7 @@ fn reused(media: &'static str) -> Response {
 }
 
 fn in_progress(media: &'static str, waited: Duration) -> Response {
-    let mut response = http::request_error(
+    let mut response = request_error(
         StatusCode::CONFLICT,
         media,
         &format!(
@@ -303,7 +305,7 @@ fn in_progress(media: &'static str, waited: Duration) -> Response {
 
 fn store_error(media: &'static str, error: &dyn std::fmt::Display) -> Response {
     tracing::error!(%error, "the idempotency store does not answer");
-    http::request_error(
+    request_error(
         StatusCode::SERVICE_UNAVAILABLE,
         media,
         "the Idempotency-Key cannot be checked now (database unavailable); nothing was done: send it again",

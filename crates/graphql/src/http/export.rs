@@ -22,7 +22,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use promohub_domain as domain;
 use promohub_domain::{ListFilter, ListQuery, PromoCode, Provider, SortField};
 
-use crate::http::AppState;
+use super::request::url_pairs;
+use super::state::AppState;
 
 /// Codes per page read from the database (the listing's largest page).
 const PAGE: i64 = 200;
@@ -116,7 +117,7 @@ fn parse_query(raw: &str) -> Result<ListQuery, String> {
         ..ListQuery::default()
     };
     let mut seen: BTreeMap<String, ()> = BTreeMap::new();
-    for (name, value) in crate::http::url_pairs(raw) {
+    for (name, value) in url_pairs(raw) {
         // Only status may repeat (several statuses); a repeated other one is a mistake.
         if name != "status" && seen.insert(name.clone(), ()).is_some() {
             return Err(format!("{name} is given twice"));
