@@ -104,6 +104,8 @@ impl PromoService {
         .exec_without_returning(&txn)
         .await?;
         txn.commit().await?;
+        self.publish(crate::events::Event::pushed(current, provider))
+            .await;
         self.release(&current.id, token).await;
         self.wake.notify_one();
         self.get(&current.id).await?.ok_or_else(not_found)

@@ -193,7 +193,7 @@ impl PromoService {
                 continue;
             }
             // Conditional on the state seen, so a write that settled meanwhile wins.
-            provider_link::Entity::update_many()
+            let changed = provider_link::Entity::update_many()
                 .col_expr(
                     provider_link::Column::State,
                     sea_orm::sea_query::Expr::value(state.as_str()),
@@ -207,6 +207,10 @@ impl PromoService {
                 .filter(provider_link::Column::State.eq(link.state.as_str()))
                 .exec(&self.db)
                 .await?;
+            if changed.rows_affected == 1 {
+                let told = crate::events::Event::link(&link.promo_code_id, provider, state);
+                self.publish([told]).await;
+            }
             if let Some(message) = message {
                 tracing::warn!(%provider, %code, %message, "provider status changed outside PromoHub");
                 // A code still listed gets its status drift line from sync_one.
@@ -354,6 +358,8 @@ impl PromoService {
         .exec_without_returning(&txn)
         .await?;
         txn.commit().await?;
+        self.publish(crate::events::Event::committed(&code, "import"))
+            .await;
         report.imported += 1;
         Ok(())
     }
