@@ -80,12 +80,13 @@ impl Tokens {
     }
 
     fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
-        let given = headers
-            .get(header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")?
-            .trim();
+        self.caller_of(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+    }
+
+    /// The caller of an Authorization value (`Bearer <token>`), from a header or elsewhere
+    /// (a WebSocket's `connection_init`).
+    pub(crate) fn caller_of(&self, authorization: &str) -> Option<Caller> {
+        let given = authorization.strip_prefix("Bearer ")?.trim();
         // Every token is compared, in constant time, whichever matches.
         self.0.iter().fold(None, |found, (token, caller)| {
             if same_secret(token, given) {
@@ -121,6 +122,8 @@ pub struct HttpConfig {
     pub max_concurrent_requests: usize,
     /// A connection that has not sent a whole request head within this is closed.
     pub header_read_timeout: Duration,
+    /// Subscriptions over WebSocket (crate::ws).
+    pub ws: crate::ws::WsConfig,
 }
 
 /// `/metrics`: an optional scrape token, an optional listener of its own, the label bound.
@@ -153,6 +156,7 @@ impl Default for HttpConfig {
             metrics: MetricsConfig::default(),
             max_concurrent_requests: 256,
             header_read_timeout: Duration::from_secs(10),
+            ws: crate::ws::WsConfig::default(),
         }
     }
 }
@@ -166,13 +170,23 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// The background tasks; a required one that is down makes `/readyz` answer 503.
     pub supervisor: crate::supervisor::Supervisor,
+    /// Open WebSocket connections (subscriptions).
+    pub sockets: crate::ws::Sockets,
 }
 
 /// The whole HTTP surface of runtime.md.
 /// `/metrics` is on it unless `PROMOHUB_METRICS_LISTEN` gives it a listener of its own.
 pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     let mut router = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql", get(graphql_get_or_upgrade).post(graphql_post))
+        .route(
+            "/graphql/ws",
+            get(
+                |State(state): State<AppState>, request: axum::extract::Request| {
+                    crate::ws::upgrade(state, request)
+                },
+            ),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi));
@@ -318,7 +332,7 @@ pub(crate) struct Incoming {
     pub(crate) operation_name: Option<String>,
 }
 
-fn incoming(value: &Value) -> Result<Incoming, &'static str> {
+pub(crate) fn incoming(value: &Value) -> Result<Incoming, &'static str> {
     let object = value.as_object().ok_or("the body must be a JSON object")?;
     let query = match object.get("query") {
         Some(Value::String(q)) => q.clone(),
@@ -764,6 +778,18 @@ async fn graphql_get(
     execute(&state, media, caller, request, true).await
 }
 
+/// GET /graphql: a WebSocket upgrade for subscriptions (crate::ws), else a query or GraphiQL.
+async fn graphql_get_or_upgrade(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Response {
+    if crate::ws::is_upgrade(request.headers()) {
+        return crate::ws::upgrade(state, request).await;
+    }
+    let raw = request.uri().query().map(str::to_string);
+    graphql_get(State(state), request.headers().clone(), RawQuery(raw)).await
+}
+
 /// Decodes `a=1&b=x%20y` (with `+` as space).
 fn url_pairs(query: &str) -> Vec<(String, String)> {
     fn decode(text: &str) -> String {
@@ -1052,6 +1078,7 @@ mod tests {
             metrics,
             config: Arc::new(HttpConfig::default()),
             supervisor,
+            sockets: crate::ws::Sockets::new(&crate::ws::WsConfig::default()),
         };
         (state, db)
     }

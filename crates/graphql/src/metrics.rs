@@ -194,5 +194,6 @@ pub async fn render(state: &AppState) -> String {
     {
         tracing::error!(%error, "metrics do not encode");
     }
+    crate::ws::metrics_text(state, &mut out);
     out
 }
