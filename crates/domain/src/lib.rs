@@ -4,6 +4,7 @@
 pub mod currency;
 pub mod entity;
 pub mod error;
+pub mod events;
 pub mod history;
 pub mod idempotency;
 pub mod listing;

@@ -126,6 +126,9 @@ settings! {
     shutdown_grace_secs = "PROMOHUB_SHUTDOWN_GRACE_SECS", "30", "after SIGTERM, how long requests in flight may finish, s";
     max_concurrent_requests = "PROMOHUB_MAX_CONCURRENT_REQUESTS", "256", "requests handled at once; more get 503 at once";
     header_read_timeout_ms = "PROMOHUB_HEADER_READ_TIMEOUT_MS", "10000", "a connection must send its whole request head within this, ms";
+    max_ws_connections = "PROMOHUB_MAX_WS_CONNECTIONS", "1000", "open WebSocket (subscription) connections per process; more get 503";
+    max_subscriptions_per_connection = "PROMOHUB_MAX_SUBSCRIPTIONS_PER_CONNECTION", "20", "active subscriptions on one WebSocket connection";
+    ws_init_timeout_ms = "PROMOHUB_WS_INIT_TIMEOUT_MS", "10000", "a WebSocket must send connection_init within this, ms (else closed 4408)";
     metrics_token = "PROMOHUB_METRICS_TOKEN", "none: /metrics needs no token", "bearer token /metrics requires";
     metrics_listen = "PROMOHUB_METRICS_LISTEN", "none: /metrics beside the API", "address:port serving /metrics alone";
     metrics_max_operations = "PROMOHUB_METRICS_MAX_OPERATIONS", "100", "distinct operation names kept as metrics labels; the rest are other";
@@ -207,6 +210,19 @@ fn http_from_settings(s: &Settings) -> anyhow::Result<HttpConfig> {
             "PROMOHUB_HEADER_READ_TIMEOUT_MS",
             u64::try_from(http.header_read_timeout.as_millis()).unwrap_or(u64::MAX),
         )?),
+        ws: crate::http::ws::WsConfig {
+            max_connections: positive(s, "PROMOHUB_MAX_WS_CONNECTIONS", http.ws.max_connections)?,
+            max_subscriptions: positive(
+                s,
+                "PROMOHUB_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+                http.ws.max_subscriptions,
+            )?,
+            init_timeout: Duration::from_millis(positive(
+                s,
+                "PROMOHUB_WS_INIT_TIMEOUT_MS",
+                u64::try_from(http.ws.init_timeout.as_millis()).unwrap_or(u64::MAX),
+            )?),
+        },
         metrics: crate::http::MetricsConfig {
             token: env(s, "PROMOHUB_METRICS_TOKEN").map(secrecy::SecretString::from),
             listen: env(s, "PROMOHUB_METRICS_LISTEN")

@@ -69,6 +69,7 @@ pub async fn serve_with(
     }
     let service = PromoService::new(db, providers, config.service.clone());
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let listener_stopped = worker_stopped.clone();
     let metrics = Arc::new(http::HttpMetrics::new(
         config.http.metrics.max_operation_names,
         service.providers().metrics(),
@@ -96,15 +97,31 @@ pub async fn serve_with(
             },
         )
     };
+    // PostgreSQL: events of every replica reach this one's subscribers through LISTEN.
+    let event_listener = service.events().needs_listener().then(|| {
+        let service = service.clone();
+        supervisor.spawn(
+            "event_listener",
+            false,
+            supervisor::Backoff::default(),
+            listener_stopped,
+            move || {
+                let service = service.clone();
+                async move { Ok(service.listen_for_events().await?) }
+            },
+        )
+    });
     let state = AppState {
         schema: schema::build(service.clone()),
         service,
         tokens,
         metrics,
+        sockets: http::ws::Sockets::new(&config.http.ws),
         config: Arc::new(config.http.clone()),
         supervisor,
     };
     let app = http::router(state.clone(), &config.cors_origins);
+    let sockets = state.sockets.clone();
     tracing::info!(
         address = %listener.local_addr()?,
         database = %promohub_domain::store::redact_url(&config.database_url),
@@ -136,6 +153,7 @@ pub async fn serve_with(
     };
     let server = server::serve(listener, app, config.http.header_read_timeout, async move {
         shutdown.await;
+        sockets.shut_down();
         let _ = signalled.send(true);
     });
     let grace_over = async move {
@@ -153,6 +171,10 @@ pub async fn serve_with(
         metrics_server.abort();
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
+    if let Some(event_listener) = event_listener {
+        // It waits on its connection, not on the stop signal: the supervisor ends it.
+        event_listener.abort();
+    }
     tracing::info!("promohub stopped");
     Ok(())
 }

@@ -2,9 +2,8 @@
 //! descriptions frontends see in GraphiQL.
 
 use async_graphql::{
-    Context, EmptySubscription, Enum, Error, ErrorExtensions, Guard, ID, InputObject,
-    InputValueError, InputValueResult, Json, MaybeUndefined, Object, Scalar, ScalarType, Schema,
-    SimpleObject,
+    Context, Enum, Error, ErrorExtensions, Guard, ID, InputObject, InputValueError,
+    InputValueResult, Json, MaybeUndefined, Object, Scalar, ScalarType, Schema, SimpleObject,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,20 +15,23 @@ use promohub_domain as domain;
 use promohub_domain::providers::{Currencies, Field};
 use serde_json::Value;
 
-pub type PromoHubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+mod subscription;
+pub use subscription::{PromoCodeEvent, ProviderSyncEvent, SubscriptionRoot};
+
+pub type PromoHubSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema over a service. Depth, cost and size limits are checked before execution by
 /// `crate::limits` (async-graphql's own visitors follow every fragment spread, which is what
 /// made doubling fragments exponential).
 pub fn build(service: domain::PromoService) -> PromoHubSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(service)
         .finish()
 }
 
 /// The schema without a service, for printing the SDL.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .finish()
         .sdl()
 }

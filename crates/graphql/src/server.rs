@@ -1,15 +1,20 @@
 //! The accept loop: HTTP/1.1 connections served by hyper with a header read timeout (a client
 //! that sends its request head too slowly is disconnected), and a graceful shutdown that lets
 //! requests in flight finish. `axum::serve` has no header read timeout, hence this.
+//!
+//! Connections may be upgraded (WebSocket subscriptions, crate::ws). hyper-util's
+//! `GracefulShutdown` cannot watch an upgradeable HTTP/1 connection, so shutdown is tracked
+//! here: each connection holds a sender of `alive`, and shutdown waits until all are dropped.
+//! An upgraded socket leaves hyper's hands (its own task closes it at shutdown).
 
 use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
 
 /// Serves `app` on `listener` until `shutdown` resolves, then waits for the connections'
 /// requests in flight (idle keep-alive connections are closed at once).
@@ -19,7 +24,8 @@ pub async fn serve(
     header_read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let graceful = GracefulShutdown::new();
+    let (closing, closed) = watch::channel(false);
+    let (alive, mut all_done) = mpsc::channel::<()>(1);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -39,13 +45,29 @@ pub async fn serve(
             .timer(TokioTimer::new())
             .header_read_timeout(header_read_timeout);
         let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let (alive, mut closed) = (alive.clone(), closed.clone());
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let _alive = alive;
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = async { let _ = closed.wait_for(|c| *c).await; } => {
+                    // Finish the requests in flight; idle keep-alive connections close now.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = ended {
                 tracing::debug!(%error, %peer, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = closing.send(true);
+    drop(alive);
+    // None once every connection task has dropped its sender.
+    let _ = all_done.recv().await;
 }

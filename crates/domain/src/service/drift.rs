@@ -92,6 +92,8 @@ impl PromoService {
             .await?;
         crate::history::pushed(&txn, current, link, actor).await?;
         txn.commit().await?;
+        self.publish(crate::events::Event::pushed(current, provider))
+            .await;
         self.release(&current.id, token).await;
         self.wake.notify_one();
         self.get(&current.id).await?.ok_or_else(not_found)

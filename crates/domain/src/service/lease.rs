@@ -208,6 +208,8 @@ impl PromoService {
         )
         .await?;
         txn.commit().await?;
+        self.publish(crate::events::Event::committed(code, action))
+            .await;
         if code.providers.iter().any(|p| p.state == SyncState::Pending) {
             self.wake.notify_one();
         }

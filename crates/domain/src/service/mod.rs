@@ -100,6 +100,8 @@ pub struct PromoService {
     pub(crate) wake: Arc<tokio::sync::Notify>,
     /// Held while a sync from providers runs in this process (see `sync_from_providers_alone`).
     pub(crate) sync_running: Arc<tokio::sync::Mutex<()>>,
+    /// What changed, for subscribers (see `crate::events`).
+    pub(crate) events: crate::events::Bus,
 }
 
 /// What came back from writing one provider.
@@ -194,6 +196,7 @@ impl PromoService {
         // inside a lease (providers/gate.rs).
         providers.share_limits_on(&db, config.lease / 2);
         Self {
+            events: crate::events::Bus::new(db.get_database_backend()),
             db,
             providers: Arc::new(providers),
             config,

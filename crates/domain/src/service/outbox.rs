@@ -20,6 +20,7 @@ use super::lease::Held;
 use super::{ACTOR, PromoService, after_attempt, not_found};
 use crate::entity::{promo_code, provider_link};
 use crate::error::ServiceError;
+use crate::events::Event;
 use crate::model::{PromoCode, ProviderSync, SyncState};
 use crate::providers::{ProviderError, Remote};
 use crate::store;
@@ -167,7 +168,8 @@ impl PromoService {
         };
         let mut link = store::link_to_active(&code.id, &updated, version);
         link.next_attempt_at = Set(next_attempt);
-        self.fenced(&code.id, token, |txn| {
+        let told = Event::link(&code.id, provider, updated.state);
+        self.fenced_then_publish(&code.id, token, told, |txn| {
             Box::pin(async move {
                 provider_link::Entity::update(link).exec(txn).await?;
                 Ok(())

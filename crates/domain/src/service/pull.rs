@@ -209,6 +209,8 @@ impl PromoService {
             if changed.rows_affected == 1 {
                 let seen = (link.state.as_str(), state, message.as_deref());
                 history::state_seen(&self.db, &link.promo_code_id, provider, seen).await?;
+                let told = crate::events::Event::link(&link.promo_code_id, provider, state);
+                self.publish([told]).await;
             }
             if let Some(message) = message {
                 tracing::warn!(%provider, %code, %message, "provider status changed outside PromoHub");
@@ -347,6 +349,8 @@ impl PromoService {
             .await?;
         history::imported(&txn, &code, provider, &remote.remote.external_id).await?;
         txn.commit().await?;
+        self.publish(crate::events::Event::committed(&code, "import"))
+            .await;
         report.imported += 1;
         Ok(())
     }

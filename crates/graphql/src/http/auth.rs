@@ -54,12 +54,13 @@ impl Tokens {
     }
 
     pub(crate) fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
-        let given = headers
-            .get(header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")?
-            .trim();
+        self.caller_of(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+    }
+
+    /// The caller of an Authorization value (`Bearer <token>`), from a header or elsewhere
+    /// (a WebSocket's `connection_init`).
+    pub(crate) fn caller_of(&self, authorization: &str) -> Option<Caller> {
+        let given = authorization.strip_prefix("Bearer ")?.trim();
         // Every token is compared, in constant time, whichever matches.
         self.0.iter().fold(None, |found, (token, caller)| {
             if same_secret(token, given) {

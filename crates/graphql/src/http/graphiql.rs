@@ -9,6 +9,9 @@
 /// Headers (the token) are kept in memory only: `shouldPersistHeaders` is false, and GraphiQL's
 /// settings dialog offers "Persist headers" for a user who opts in to localStorage.
 /// Enter your token in the headers pane as `{"Authorization": "Bearer <token>"}`.
+///
+/// Subscriptions run from the page too: its inline fetcher speaks graphql-transport-ws to this
+/// URL itself (no further script: the pinned GraphiQL bundle carries no graphql-ws client).
 pub const GRAPHIQL: &str = r#"<!doctype html>
 <html lang="en">
 <head>
@@ -27,7 +30,53 @@ pub const GRAPHIQL: &str = r#"<!doctype html>
   <script src="https://cdn.jsdelivr.net/npm/graphiql@3.8.3/graphiql.min.js"
           integrity="sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie" crossorigin="anonymous"></script>
   <script>
-    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+    const httpFetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+    // Subscriptions: graphql-transport-ws over a WebSocket to this same URL, written here
+    // (the pinned bundle has no graphql-ws client); the token of the headers pane goes in
+    // connection_init. GraphiQL shows each event as it arrives.
+    const wsUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + location.pathname;
+    function isSubscription(params, opts) {
+      const doc = opts && opts.documentAST;
+      if (doc) {
+        return doc.definitions.some((d) => d.kind === 'OperationDefinition' && d.operation === 'subscription'
+          && (!params.operationName || (d.name && d.name.value === params.operationName)));
+      }
+      return /^\s*subscription\b/.test(params.query);
+    }
+    function subscribe(params, headers) {
+      const queue = [];
+      let wake = null;
+      const push = (item) => { queue.push(item); if (wake) { wake(); wake = null; } };
+      const ws = new WebSocket(wsUrl, 'graphql-transport-ws');
+      ws.onopen = () => ws.send(JSON.stringify({ type: 'connection_init',
+        payload: { Authorization: headers.Authorization || headers.authorization || '' } }));
+      ws.onmessage = (e) => {
+        const m = JSON.parse(e.data);
+        if (m.type === 'connection_ack') ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: params }));
+        else if (m.type === 'next') push({ value: m.payload });
+        else if (m.type === 'error') { push({ value: { errors: m.payload } }); push(null); }
+        else if (m.type === 'complete') push(null);
+        else if (m.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
+      };
+      ws.onclose = (e) => {
+        if (e.code !== 1000) push({ value: { errors: [{ message: 'WebSocket closed: ' + e.code + ' ' + e.reason }] } });
+        push(null);
+      };
+      return {
+        [Symbol.asyncIterator]() { return this; },
+        async next() {
+          while (queue.length === 0) await new Promise((resolve) => { wake = resolve; });
+          const item = queue[0];
+          if (item === null) return { done: true, value: undefined };
+          queue.shift();
+          return { done: false, value: item.value };
+        },
+        async return() { ws.close(1000); return { done: true, value: undefined }; },
+      };
+    }
+    const fetcher = (params, opts) => isSubscription(params, opts)
+      ? subscribe(params, (opts && opts.headers) || {})
+      : httpFetcher(params, opts);
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
       React.createElement(GraphiQL, {
         fetcher,

@@ -165,3 +165,15 @@ pub(super) async fn graphql_get(
     };
     execute(&state, media, caller, request, true).await
 }
+
+/// GET /graphql: a WebSocket upgrade for subscriptions (http::ws), else a query or GraphiQL.
+pub(super) async fn graphql_get_or_upgrade(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Response {
+    if super::ws::is_upgrade(request.headers()) {
+        return super::ws::upgrade(state, request).await;
+    }
+    let raw = request.uri().query().map(str::to_string);
+    graphql_get(State(state), request.headers().clone(), RawQuery(raw)).await
+}

@@ -22,6 +22,7 @@ mod request;
 mod state;
 #[cfg(test)]
 mod tests;
+pub mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +42,7 @@ pub use crate::metrics::HttpMetrics;
 
 pub use auth::Tokens;
 pub use graphiql::GRAPHIQL;
-use graphql::{__path_graphql_get, __path_graphql_post, graphql_get, graphql_post};
+use graphql::{__path_graphql_get, __path_graphql_post, graphql_get_or_upgrade, graphql_post};
 use operations::{__path_healthz, __path_metrics, __path_readyz, healthz, metrics, readyz};
 pub use state::{AppState, HttpConfig, MAX_BODY, MetricsConfig};
 
@@ -49,7 +50,14 @@ pub use state::{AppState, HttpConfig, MAX_BODY, MetricsConfig};
 /// `/metrics` is on it unless `PROMOHUB_METRICS_LISTEN` gives it a listener of its own.
 pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     let mut router = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql", get(graphql_get_or_upgrade).post(graphql_post))
+        .route(
+            "/graphql/ws",
+            get(
+                |axum::extract::State(state): axum::extract::State<AppState>,
+                 request: axum::extract::Request| { ws::upgrade(state, request) },
+            ),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi))

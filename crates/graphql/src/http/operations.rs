@@ -56,7 +56,8 @@ pub(super) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
                 .into_response();
         }
     }
-    let text = crate::metrics::render(&state.metrics, &state.service, &state.supervisor).await;
+    let mut text = crate::metrics::render(&state.metrics, &state.service, &state.supervisor).await;
+    super::ws::metrics_text(&state, &mut text);
     (
         [(
             header::CONTENT_TYPE,

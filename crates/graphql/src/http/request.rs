@@ -68,7 +68,7 @@ pub(crate) struct Incoming {
     pub(crate) operation_name: Option<String>,
 }
 
-pub(super) fn incoming(value: &Value) -> Result<Incoming, &'static str> {
+pub(crate) fn incoming(value: &Value) -> Result<Incoming, &'static str> {
     let object = value.as_object().ok_or("the body must be a JSON object")?;
     let query = match object.get("query") {
         Some(Value::String(q)) => q.clone(),

@@ -27,6 +27,8 @@ pub struct HttpConfig {
     pub max_concurrent_requests: usize,
     /// A connection that has not sent a whole request head within this is closed.
     pub header_read_timeout: Duration,
+    /// Subscriptions over WebSocket (http::ws).
+    pub ws: super::ws::WsConfig,
 }
 
 /// `/metrics`: an optional scrape token, an optional listener of its own, the label bound.
@@ -59,6 +61,7 @@ impl Default for HttpConfig {
             metrics: MetricsConfig::default(),
             max_concurrent_requests: 256,
             header_read_timeout: Duration::from_secs(10),
+            ws: super::ws::WsConfig::default(),
         }
     }
 }
@@ -72,4 +75,6 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// The background tasks; a required one that is down makes `/readyz` answer 503.
     pub supervisor: crate::supervisor::Supervisor,
+    /// Open WebSocket connections (subscriptions).
+    pub sockets: super::ws::Sockets,
 }

@@ -1,0 +1,163 @@
+//! Domain events on SQLite and PostgreSQL: every committed change is told once, in order, after
+//! it is stored; a background write's outcome is told; on PostgreSQL another process on the
+//! same database is told too (NOTIFY/LISTEN), and its own subscribers exactly once.
+
+use std::time::Duration;
+
+use promohub_domain::events::{Event, Notice, Subscriber};
+use promohub_domain::*;
+use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated};
+use promohub_test_support::{Harness, Options, TestDb, on_both_databases, percent_code};
+
+on_both_databases!(
+    changes_are_told_once_in_order_after_commit,
+    a_background_write_is_told_when_it_lands,
+);
+
+const ACTOR: &str = "token:test";
+
+/// Runs the LISTEN task of `service` (PostgreSQL) and waits until it listens.
+async fn listening(service: &PromoService) -> Option<tokio::task::JoinHandle<()>> {
+    if !service.events().needs_listener() {
+        return None;
+    }
+    let listener = service.clone();
+    let task = tokio::spawn(async move {
+        let _ = listener.listen_for_events().await;
+    });
+    let end = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !service.events().is_listening() {
+        assert!(tokio::time::Instant::now() < end, "never listened");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Some(task)
+}
+
+/// The next event, within 10 s.
+async fn next(subscriber: &mut Subscriber) -> Event {
+    match tokio::time::timeout(Duration::from_secs(10), subscriber.next()).await {
+        Ok(Some(Notice::Event(event))) => event,
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+fn code_event(id: &str, version: i64, action: &str) -> Event {
+    Event::CodeChanged {
+        id: id.into(),
+        version,
+        action: action.into(),
+    }
+}
+
+fn link_event(id: &str, state: SyncState) -> Event {
+    Event::LinkChanged {
+        id: id.into(),
+        provider: Provider::Whop,
+        state,
+    }
+}
+
+async fn changes_are_told_once_in_order_after_commit(db: TestDb) {
+    let h = Harness::start(db).await;
+    let _listener = listening(&h.service).await;
+    let mut events = h.service.events().subscribe();
+    let code = h
+        .service
+        .create(percent_code("TOLD_1", 10.0, &[Provider::Whop]), ACTOR)
+        .await
+        .expect("created");
+    let pause = UpdatePromoCodeInput {
+        status: Some(PromoCodeStatus::Inactive),
+        ..UpdatePromoCodeInput::default()
+    };
+    h.service
+        .update(&code.id, pause, ACTOR)
+        .await
+        .expect("updated");
+    h.service.archive(&code.id, ACTOR).await.expect("archived");
+    for (version, action) in [(1, "create"), (2, "update"), (3, "archive")] {
+        assert_eq!(
+            next(&mut events).await,
+            code_event(&code.id, version, action)
+        );
+        assert_eq!(
+            next(&mut events).await,
+            link_event(&code.id, SyncState::Synced)
+        );
+    }
+    // Nothing twice: the next event is the next change's.
+    let other = h
+        .service
+        .create(percent_code("TOLD_2", 10.0, &[Provider::Whop]), ACTOR)
+        .await
+        .expect("created");
+    assert_eq!(next(&mut events).await, code_event(&other.id, 1, "create"));
+    // A refused change is stored nowhere and told nobody.
+    let refused = h
+        .service
+        .create(percent_code("TOLD_2", 10.0, &[Provider::Whop]), ACTOR)
+        .await;
+    assert!(refused.is_err(), "a duplicate code is refused");
+    assert_eq!(
+        next(&mut events).await,
+        link_event(&other.id, SyncState::Synced)
+    );
+    h.service.archive(&other.id, ACTOR).await.expect("archived");
+    assert_eq!(next(&mut events).await, code_event(&other.id, 2, "archive"));
+}
+
+async fn a_background_write_is_told_when_it_lands(db: TestDb) {
+    let h = Harness::start_with(db, Options::fast_retries()).await;
+    let _listener = listening(&h.service).await;
+    h.sandbox.state().inject(FaultSpec {
+        provider: Emulated::Whop,
+        operation: Some("create_promo_code".into()),
+        kind: FaultKind::Status { status: 503 },
+        times: Some(1),
+        apply: false,
+    });
+    let mut events = h.service.events().subscribe();
+    let code = h
+        .service
+        .create(percent_code("LATER_1", 10.0, &[Provider::Whop]), ACTOR)
+        .await
+        .expect("accepted");
+    assert_eq!(next(&mut events).await, code_event(&code.id, 1, "create"));
+    assert_eq!(
+        next(&mut events).await,
+        link_event(&code.id, SyncState::Pending)
+    );
+    promohub_test_support::drain(&h.service, Duration::from_secs(10)).await;
+    assert_eq!(
+        next(&mut events).await,
+        link_event(&code.id, SyncState::Synced)
+    );
+}
+
+/// PostgreSQL: a change made by one process reaches the subscribers of another, and the
+/// subscribers of the process that made it exactly once (through LISTEN, not also locally).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn another_process_on_postgres_is_told() {
+    let Some(db) = promohub_test_support::postgres().await else {
+        return;
+    };
+    let h = Harness::start(db).await;
+    let other = h.another_process().await;
+    let _a = listening(&h.service).await;
+    let _b = listening(&other).await;
+    let mut here = h.service.events().subscribe();
+    let mut there = other.events().subscribe();
+    let code = other
+        .create(percent_code("ELSEWHERE_1", 10.0, &[Provider::Whop]), ACTOR)
+        .await
+        .expect("created");
+    for events in [&mut here, &mut there] {
+        assert_eq!(next(events).await, code_event(&code.id, 1, "create"));
+        assert_eq!(next(events).await, link_event(&code.id, SyncState::Synced));
+    }
+    h.service.archive(&code.id, ACTOR).await.expect("archived");
+    for events in [&mut here, &mut there] {
+        assert_eq!(next(events).await, code_event(&code.id, 2, "archive"));
+        assert_eq!(next(events).await, link_event(&code.id, SyncState::Synced));
+    }
+}

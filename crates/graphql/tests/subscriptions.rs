@@ -1,0 +1,346 @@
+//! Subscriptions end to end over real WebSockets with a graphql-transport-ws client written
+//! here (tokio-tungstenite): changes made through the GraphQL API arrive in order, a filter by
+//! id holds, bad tokens and protocol errors close as the protocol says, limits apply; on
+//! PostgreSQL, two `promohub` processes on one database tell each other's subscribers.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::SinkExt;
+use promohub_domain::providers::ProviderConfig;
+use promohub_domain::{Provider, ServiceConfig};
+use promohub_graphql::Config;
+use promohub_graphql::http::{HttpConfig, Tokens};
+use promohub_sandbox::{Provider as Emulated, RunningSandbox, SandboxConfig};
+use promohub_test_support::{TestDb, on_both_databases};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use ws_client::{Client, WAIT};
+
+mod ws_client;
+
+const WRITER: &str = "writer-token-0001";
+const READER: &str = "reader-token-0001";
+
+on_both_databases!(
+    changes_arrive_in_order_over_a_websocket,
+    a_filter_by_id_receives_only_that_codes_events,
+);
+
+struct Server {
+    addr: SocketAddr,
+    _sandbox: RunningSandbox,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _db: TestDb,
+}
+
+async fn start(db: TestDb, http: HttpConfig) -> Server {
+    let sandbox = RunningSandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
+    let providers = [(Provider::Whop, Emulated::Whop)]
+        .into_iter()
+        .map(|(p, e)| (p, ProviderConfig::new(sandbox.base_url(e), sandbox.key(e))))
+        .collect();
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: db.url.clone(),
+        tokens: Some(Tokens::parse(&format!("write:{WRITER},read:{READER}")).expect("tokens")),
+        demo: false,
+        providers,
+        service: ServiceConfig {
+            sync_interval: None,
+            ..ServiceConfig::default()
+        },
+        cors_origins: Vec::new(),
+        http,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("port");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(promohub_graphql::serve(config, listener, async {
+        let _ = stopped.await;
+    }));
+    wait_for_metric(addr, "promohub_events_listening", 1).await;
+    Server {
+        addr,
+        _sandbox: sandbox,
+        _stop: stop,
+        _db: db,
+    }
+}
+
+/// Polls `/metrics` until gauge `name` reads `value` (the server is up, a subscription is
+/// registered on the bus, LISTEN is up).
+async fn wait_for_metric(addr: SocketAddr, name: &str, value: u64) {
+    let http = reqwest::Client::new();
+    let end = tokio::time::Instant::now() + WAIT;
+    loop {
+        let seen = match http.get(format!("http://{addr}/metrics")).send().await {
+            Ok(response) => response.text().await.ok().and_then(|text| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+            }),
+            Err(_) => None,
+        };
+        if seen == Some(value) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "{name} never read {value} (last {seen:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A GraphQL mutation over HTTP with the write token; the data.
+async fn write(addr: SocketAddr, query: &str, variables: Value) -> Value {
+    let body: Value = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(WRITER)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"].clone()
+}
+
+async fn create(addr: SocketAddr, code: &str) -> String {
+    let data = write(
+        addr,
+        "mutation($code: String!) { createPromoCode(input: { code: $code, discount: { type: PERCENTAGE, percentOff: 10 }, providers: [WHOP] }) { promoCode { id } userErrors { message } } }",
+        json!({ "code": code }),
+    )
+    .await;
+    data["createPromoCode"]["promoCode"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("created: {data}"))
+        .to_string()
+}
+
+async fn rename(addr: SocketAddr, id: &str, name: &str) {
+    write(
+        addr,
+        "mutation($id: ID!, $name: String!) { updatePromoCode(id: $id, input: { name: $name }) { userErrors { message } } }",
+        json!({ "id": id, "name": name }),
+    )
+    .await;
+}
+
+const CODE_CHANGED: &str = "subscription($id: ID) { promoCodeChanged(id: $id) { id action version promoCode { code name status } } }";
+
+async fn changes_arrive_in_order_over_a_websocket(db: TestDb) {
+    let server = start(db, HttpConfig::default()).await;
+    // A read token may subscribe.
+    let mut client = Client::connect(server.addr, "/graphql", READER).await;
+    client.subscribe("codes", CODE_CHANGED, json!({})).await;
+    client
+        .subscribe(
+            "whop",
+            "subscription { providerSyncChanged(provider: WHOP) { promoCodeId provider state lastError } }",
+            json!({}),
+        )
+        .await;
+    wait_for_metric(server.addr, "promohub_event_subscribers", 2).await;
+    let id = create(server.addr, "WS_ORDER_1").await;
+    rename(server.addr, &id, "renamed").await;
+    write(
+        server.addr,
+        "mutation($id: ID!) { archivePromoCode(id: $id) { userErrors { message } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let (mut codes, mut links) = (Vec::new(), Vec::new());
+    while codes.len() < 3 || links.len() < 3 {
+        let message = client.message().await;
+        assert_eq!(message["type"], "next", "{message}");
+        assert!(message["payload"].get("errors").is_none(), "{message}");
+        match message["id"].as_str() {
+            Some("codes") => codes.push(message["payload"]["data"]["promoCodeChanged"].clone()),
+            Some("whop") => links.push(message["payload"]["data"]["providerSyncChanged"].clone()),
+            _ => panic!("{message}"),
+        }
+    }
+    let told: Vec<(String, i64)> = codes
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap_or("").to_string(),
+                c["version"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        told,
+        [
+            ("create".into(), 1),
+            ("update".into(), 2),
+            ("archive".into(), 3)
+        ]
+    );
+    for event in &codes {
+        assert_eq!(event["id"], id.as_str());
+        assert_eq!(event["promoCode"]["code"], "WS_ORDER_1");
+    }
+    assert_eq!(codes[2]["promoCode"]["status"], "ARCHIVED");
+    for link in &links {
+        assert_eq!(link["promoCodeId"], id.as_str());
+        assert_eq!(link["provider"], "WHOP");
+        assert_eq!(link["state"], "SYNCED");
+        assert_eq!(link["lastError"], Value::Null);
+    }
+    // complete: that subscription stops, the other goes on.
+    client
+        .send(json!({ "type": "complete", "id": "whop" }))
+        .await;
+    wait_for_metric(server.addr, "promohub_event_subscribers", 1).await;
+    rename(server.addr, &create(server.addr, "WS_ORDER_2").await, "x").await;
+    assert_eq!(
+        client.next_data("codes").await["promoCodeChanged"]["action"],
+        "create"
+    );
+    assert_eq!(
+        client.next_data("codes").await["promoCodeChanged"]["action"],
+        "update"
+    );
+}
+
+async fn a_filter_by_id_receives_only_that_codes_events(db: TestDb) {
+    let server = start(db, HttpConfig::default()).await;
+    let mine = create(server.addr, "WS_MINE").await;
+    let other = create(server.addr, "WS_OTHER").await;
+    let mut client = Client::connect(server.addr, "/graphql/ws", WRITER).await;
+    client
+        .subscribe("mine", CODE_CHANGED, json!({ "id": mine }))
+        .await;
+    wait_for_metric(server.addr, "promohub_event_subscribers", 1).await;
+    rename(server.addr, &other, "other 1").await;
+    rename(server.addr, &mine, "mine 1").await;
+    rename(server.addr, &other, "other 2").await;
+    rename(server.addr, &mine, "mine 2").await;
+    for (version, name) in [(2, "mine 1"), (3, "mine 2")] {
+        let event = client.next_data("mine").await["promoCodeChanged"].clone();
+        assert_eq!(event["id"], mine.as_str(), "{event}");
+        assert_eq!(event["version"], version, "{event}");
+        if version == 3 {
+            assert_eq!(event["promoCode"]["name"], name);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_tokens_and_protocol_errors_close_the_socket() {
+    let server = start(promohub_test_support::sqlite(), HttpConfig::default()).await;
+    let addr = server.addr;
+    let mut bad = Client::open(addr, "/graphql").await;
+    bad.send(json!({ "type": "connection_init", "payload": { "Authorization": "Bearer not-a-token-at-all" } }))
+        .await;
+    assert_eq!(bad.closed().await.0, 4403);
+    let mut missing = Client::open(addr, "/graphql").await;
+    missing.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(missing.closed().await.0, 4403);
+    let mut early = Client::open(addr, "/graphql").await;
+    early.subscribe("1", CODE_CHANGED, json!({})).await;
+    assert_eq!(early.closed().await.0, 4401);
+    let mut twice = Client::connect(addr, "/graphql", READER).await;
+    twice.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(twice.closed().await.0, 4429);
+    let mut garbage = Client::connect(addr, "/graphql", READER).await;
+    garbage
+        .0
+        .send(Message::Text("{not json".into()))
+        .await
+        .expect("send");
+    assert_eq!(garbage.closed().await.0, 4400);
+    let mut same_id = Client::connect(addr, "/graphql", READER).await;
+    same_id.subscribe("1", CODE_CHANGED, json!({})).await;
+    same_id.subscribe("1", CODE_CHANGED, json!({})).await;
+    assert_eq!(same_id.closed().await.0, 4409);
+    // Without the subprotocol: refused before the upgrade.
+    let refused = reqwest::Client::new()
+        .get(format!("http://{addr}/graphql"))
+        .header("Connection", "upgrade")
+        .header("Upgrade", "websocket")
+        .header("Sec-WebSocket-Version", "13")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), 400);
+    // GET /graphql without an upgrade still answers queries.
+    let plain = reqwest::Client::new()
+        .get(format!("http://{addr}/graphql?query=%7B__typename%7D"))
+        .bearer_auth(READER)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(plain.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_are_held_to_the_request_limits_and_a_cap_per_connection() {
+    let mut http = HttpConfig::default();
+    http.ws.max_subscriptions = 2;
+    http.ws.init_timeout = Duration::from_millis(300);
+    http.limits.max_depth = 3;
+    let server = start(promohub_test_support::sqlite(), http).await;
+    let mut client = Client::connect(server.addr, "/graphql", READER).await;
+    client
+        .subscribe(
+            "deep",
+            "subscription { promoCodeChanged { promoCode { providers { provider } } } }",
+            json!({}),
+        )
+        .await;
+    let refused = client.message().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["id"], "deep");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "LIMIT_EXCEEDED"
+    );
+    assert_eq!(
+        refused["payload"][0]["extensions"]["setting"],
+        "PROMOHUB_MAX_QUERY_DEPTH"
+    );
+    client.subscribe("query", "{ __typename }", json!({})).await;
+    let refused = client.message().await;
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"], "OPERATION_NOT_SUPPORTED",
+        "{refused}"
+    );
+    for id in ["a", "b"] {
+        client
+            .subscribe(id, "subscription { promoCodeChanged { id } }", json!({}))
+            .await;
+    }
+    client
+        .subscribe("c", "subscription { promoCodeChanged { id } }", json!({}))
+        .await;
+    let refused = client.message().await;
+    assert_eq!(refused["id"], "c", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["setting"],
+        "PROMOHUB_MAX_SUBSCRIPTIONS_PER_CONNECTION"
+    );
+    // The two accepted ones still work.
+    wait_for_metric(server.addr, "promohub_event_subscribers", 2).await;
+    create(server.addr, "WS_CAPPED").await;
+    let mut seen = vec![
+        client.message().await["id"].clone(),
+        client.message().await["id"].clone(),
+    ];
+    seen.sort_by_key(|v| v.to_string());
+    assert_eq!(seen, [json!("a"), json!("b")]);
+    // A socket that never sends connection_init is closed.
+    let mut silent = Client::open(server.addr, "/graphql").await;
+    assert_eq!(silent.closed().await.0, 4408);
+}
