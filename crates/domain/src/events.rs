@@ -27,12 +27,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::DbBackend;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::model::{PromoCode, Provider, SyncState};
-use crate::service::PromoService;
 
 /// The PostgreSQL channel events travel on between replicas.
 pub const CHANNEL: &str = "promohub_events";
@@ -121,13 +120,13 @@ pub enum Notice {
 pub struct Bus {
     sender: broadcast::Sender<Notice>,
     /// Events go through NOTIFY and come back through LISTEN (PostgreSQL).
-    via_postgres: bool,
+    pub(crate) via_postgres: bool,
     /// The LISTEN task is listening now (always true on SQLite).
-    listening: Arc<AtomicBool>,
+    pub(crate) listening: Arc<AtomicBool>,
     /// The LISTEN task has listened before: a restart may have lost events.
-    listened: Arc<AtomicBool>,
+    pub(crate) listened: Arc<AtomicBool>,
     /// Events not delivered: failed NOTIFYs, payloads that did not decode.
-    dropped: Arc<AtomicU64>,
+    pub(crate) dropped: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -176,7 +175,7 @@ impl Bus {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    fn deliver(&self, notice: Notice) {
+    pub(crate) fn deliver(&self, notice: Notice) {
         // No subscriber is no error: the event has nobody to tell.
         let _ = self.sender.send(notice);
     }
@@ -197,7 +196,7 @@ impl Subscriber {
 }
 
 /// The events as NOTIFY payloads, each a JSON array under `MAX_PAYLOAD` bytes.
-fn payloads(events: &[Event]) -> Vec<String> {
+pub(crate) fn payloads(events: &[Event]) -> Vec<String> {
     let mut out = Vec::new();
     let mut batch: Vec<String> = Vec::new();
     let mut size = 2;
@@ -217,109 +216,6 @@ fn payloads(events: &[Event]) -> Vec<String> {
         out.push(format!("[{}]", batch.join(",")));
     }
     out
-}
-
-impl PromoService {
-    /// This service's bus.
-    pub fn events(&self) -> &Bus {
-        &self.events
-    }
-
-    /// Tells subscribers on every replica what a committed change did. Call it after the
-    /// commit, never inside the transaction (a rollback would have told a lie).
-    pub(crate) async fn publish(&self, events: impl IntoIterator<Item = Event>) {
-        let events: Vec<Event> = events.into_iter().collect();
-        if !self.events.via_postgres {
-            for event in events {
-                self.events.deliver(Notice::Event(event));
-            }
-            return;
-        }
-        for payload in payloads(&events) {
-            let notify = Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), payload.into()],
-            );
-            if let Err(error) = self.db.execute_raw(notify).await {
-                self.events.dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%error, "an event was not sent (NOTIFY failed); subscribers miss it");
-            }
-        }
-    }
-
-    /// [`PromoService::fenced`], then `event` published when the write was stored.
-    pub(crate) async fn fenced_then_publish<F>(
-        &self,
-        id: &str,
-        token: &str,
-        event: Event,
-        write: F,
-    ) -> Result<bool, crate::ServiceError>
-    where
-        F: for<'t> FnOnce(
-            &'t sea_orm::DatabaseTransaction,
-        ) -> futures::future::BoxFuture<'t, Result<(), sea_orm::DbErr>>,
-    {
-        let stored = self.fenced(id, token, write).await?;
-        if stored {
-            self.publish([event]).await;
-        }
-        Ok(stored)
-    }
-
-    /// PostgreSQL: LISTENs on [`CHANNEL`] with a connection of the service's pool and puts what
-    /// arrives on the bus, until the connection cannot be made again (an error: run it
-    /// supervised, which restarts it with a backoff). A lost connection is made again at once
-    /// by the listener; subscribers are told they may have missed events. On SQLite there is
-    /// nothing to listen to: it answers at once.
-    pub async fn listen_for_events(&self) -> Result<(), crate::ServiceError> {
-        if !self.events.via_postgres {
-            return Ok(());
-        }
-        let result = listen(&self.events, self.db.get_postgres_connection_pool()).await;
-        self.events.listening.store(false, Ordering::Relaxed);
-        let error = match result {
-            Ok(never) => match never {},
-            Err(error) => error,
-        };
-        Err(crate::ServiceError::Internal(anyhow::anyhow!(
-            "listening for events on {CHANNEL}: {error}"
-        )))
-    }
-}
-
-/// The LISTEN loop: ends only with an error (the connection could not be made again).
-async fn listen(
-    bus: &Bus,
-    pool: &sea_orm::sqlx::PgPool,
-) -> Result<std::convert::Infallible, sea_orm::sqlx::Error> {
-    let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    bus.listening.store(true, Ordering::Relaxed);
-    if bus.listened.swap(true, Ordering::Relaxed) {
-        // Listening again after a failure: what was sent meanwhile is gone.
-        bus.deliver(Notice::Missed(None));
-    }
-    loop {
-        let Some(notification) = listener.try_recv().await? else {
-            // The connection was lost and made again (eagerly, by the listener).
-            tracing::warn!("the LISTEN connection was lost and made again; events may be missed");
-            bus.deliver(Notice::Missed(None));
-            continue;
-        };
-        match serde_json::from_str::<Vec<Event>>(notification.payload()) {
-            Ok(events) => {
-                for event in events {
-                    bus.deliver(Notice::Event(event));
-                }
-            }
-            Err(error) => {
-                bus.dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%error, "an event payload on {CHANNEL} does not decode");
-            }
-        }
-    }
 }
 
 #[cfg(test)]

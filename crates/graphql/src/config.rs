@@ -210,7 +210,7 @@ fn http_from_settings(s: &Settings) -> anyhow::Result<HttpConfig> {
             "PROMOHUB_HEADER_READ_TIMEOUT_MS",
             u64::try_from(http.header_read_timeout.as_millis()).unwrap_or(u64::MAX),
         )?),
-        ws: crate::http::ws::WsConfig {
+        ws: crate::http::sockets::WsConfig {
             max_connections: positive(s, "PROMOHUB_MAX_WS_CONNECTIONS", http.ws.max_connections)?,
             max_subscriptions: positive(
                 s,

@@ -3,7 +3,6 @@
 
 pub mod config;
 mod demo;
-pub mod history;
 pub mod http;
 pub mod limits;
 pub mod metrics;
@@ -116,7 +115,7 @@ pub async fn serve_with(
         service,
         tokens,
         metrics,
-        sockets: http::ws::Sockets::new(&config.http.ws),
+        sockets: http::sockets::Sockets::new(&config.http.ws),
         config: Arc::new(config.http.clone()),
         supervisor,
     };

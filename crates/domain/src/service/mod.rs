@@ -14,6 +14,7 @@ mod cleanup;
 mod create;
 mod drift;
 mod lease;
+mod notify;
 mod outbox;
 mod pull;
 mod queries;

@@ -19,6 +19,7 @@ mod graphql;
 pub mod idempotency;
 mod operations;
 mod request;
+pub mod sockets;
 mod state;
 #[cfg(test)]
 mod tests;

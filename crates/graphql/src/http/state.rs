@@ -28,7 +28,7 @@ pub struct HttpConfig {
     /// A connection that has not sent a whole request head within this is closed.
     pub header_read_timeout: Duration,
     /// Subscriptions over WebSocket (http::ws).
-    pub ws: super::ws::WsConfig,
+    pub ws: super::sockets::WsConfig,
 }
 
 /// `/metrics`: an optional scrape token, an optional listener of its own, the label bound.
@@ -61,7 +61,7 @@ impl Default for HttpConfig {
             metrics: MetricsConfig::default(),
             max_concurrent_requests: 256,
             header_read_timeout: Duration::from_secs(10),
-            ws: super::ws::WsConfig::default(),
+            ws: super::sockets::WsConfig::default(),
         }
     }
 }
@@ -76,5 +76,5 @@ pub struct AppState {
     /// The background tasks; a required one that is down makes `/readyz` answer 503.
     pub supervisor: crate::supervisor::Supervisor,
     /// Open WebSocket connections (subscriptions).
-    pub sockets: super::ws::Sockets,
+    pub sockets: super::sockets::Sockets,
 }

@@ -122,7 +122,7 @@ pub(crate) async fn test_state() -> (AppState, promohub_test_support::TestDb) {
         metrics,
         config: Arc::new(HttpConfig::default()),
         supervisor,
-        sockets: super::ws::Sockets::new(&super::ws::WsConfig::default()),
+        sockets: super::sockets::Sockets::new(&super::sockets::WsConfig::default()),
     };
     (state, db)
 }

@@ -12,8 +12,10 @@
 use futures::Stream;
 use promohub_domain::events::{Event, Notice};
 
-use super::{Context, Error, ErrorExtensions, ID, PromoCode, Provider, SyncState, coded};
-use super::{domain, int, internal, service};
+use super::context::{coded, int, internal, service};
+use super::{PromoCode, Provider, SyncState};
+use async_graphql::{Context, Error, ErrorExtensions, ID};
+use promohub_domain as domain;
 
 pub struct SubscriptionRoot;
 

@@ -4,7 +4,7 @@ use async_graphql::{Enum, ID, Json, Object, SimpleObject};
 use promohub_domain::history as domain;
 use serde_json::{Map, Value};
 
-use crate::schema::{DateTime, PageInfo};
+use super::context::{DateTime, PageInfo};
 
 /// What a history entry records. Values may be added in later versions: show an unknown one as it is.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -37,29 +37,29 @@ pub enum PromoCodeHistoryAction {
 pub struct FieldChange {
     /// The field's API name, dotted when nested: `maxRedemptions`, `restrictions.planIds`,
     /// `providers.WHOP.timesRedeemed`.
-    field: String,
-    before: Option<Json<Value>>,
-    after: Option<Json<Value>>,
+    pub(crate) field: String,
+    pub(crate) before: Option<Json<Value>>,
+    pub(crate) after: Option<Json<Value>>,
 }
 
-fn non_null(value: Value) -> Option<Json<Value>> {
+pub(crate) fn non_null(value: Value) -> Option<Json<Value>> {
     (!value.is_null()).then_some(Json(value))
 }
 
 /// One change of a code: who, when, what.
 #[derive(SimpleObject)]
 pub struct PromoCodeHistoryEntry {
-    id: ID,
-    at: DateTime,
+    pub(crate) id: ID,
+    pub(crate) at: DateTime,
     /// The token's name (never the token), `sync` for what a sync did or saw, `bulk:<job id>`.
-    actor: String,
-    action: PromoCodeHistoryAction,
+    pub(crate) actor: String,
+    pub(crate) action: PromoCodeHistoryAction,
     /// The code's version after the change; null on entries recorded before versions were kept.
-    version: Option<i32>,
-    changes: Vec<FieldChange>,
+    pub(crate) version: Option<i32>,
+    pub(crate) changes: Vec<FieldChange>,
     /// What the change carried besides fields, e.g. `{"provider": "WHOP", "externalId": ...}`
     /// for an import; `{}` when nothing.
-    details: Json<Map<String, Value>>,
+    pub(crate) details: Json<Map<String, Value>>,
 }
 
 impl From<domain::HistoryEntry> for PromoCodeHistoryEntry {
@@ -86,8 +86,8 @@ impl From<domain::HistoryEntry> for PromoCodeHistoryEntry {
 
 #[derive(SimpleObject)]
 pub struct PromoCodeHistoryEdge {
-    cursor: String,
-    node: PromoCodeHistoryEntry,
+    pub(crate) cursor: String,
+    pub(crate) node: PromoCodeHistoryEntry,
 }
 
 /// A page of a code's history, newest first.

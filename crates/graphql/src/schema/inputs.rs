@@ -1,0 +1,97 @@
+//! The input types of mutations and filters, converted into the domain's.
+
+use async_graphql::{InputObject, Json, MaybeUndefined};
+
+use super::context::DateTime;
+use super::enums::{DiscountType, DurationType, PromoCodeStatus, Provider, SyncState};
+use promohub_domain as domain;
+use serde_json::Value;
+
+#[derive(InputObject)]
+pub struct PromoCodeFilter {
+    pub(crate) status: Option<Vec<PromoCodeStatus>>,
+    /// Codes that live on this provider.
+    pub(crate) provider: Option<Provider>,
+    pub(crate) sync_state: Option<SyncState>,
+    /// Case-insensitive prefix of the code.
+    pub(crate) code_prefix: Option<String>,
+    pub(crate) expires_before: Option<DateTime>,
+    pub(crate) expires_after: Option<DateTime>,
+}
+
+#[derive(InputObject)]
+pub struct DiscountInput {
+    #[graphql(name = "type")]
+    pub(crate) kind: DiscountType,
+    pub(crate) percent_off: Option<f64>,
+    pub(crate) amount_off: Option<i32>,
+    pub(crate) currency: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct DurationInput {
+    #[graphql(name = "type")]
+    pub(crate) kind: DurationType,
+    pub(crate) periods: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct RestrictionsInput {
+    pub(crate) plan_ids: Option<Vec<String>>,
+    pub(crate) product_ids: Option<Vec<String>>,
+    pub(crate) customer_id: Option<String>,
+    pub(crate) new_customers_only: Option<bool>,
+}
+
+impl From<RestrictionsInput> for domain::RestrictionsInput {
+    fn from(r: RestrictionsInput) -> Self {
+        Self {
+            plan_ids: r.plan_ids,
+            product_ids: r.product_ids,
+            customer_id: r.customer_id,
+            new_customers_only: r.new_customers_only,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreatePromoCodeInput {
+    pub(crate) code: String,
+    pub(crate) name: Option<String>,
+    pub(crate) discount: DiscountInput,
+    /// Defaults to ONCE.
+    pub(crate) duration: Option<DurationInput>,
+    pub(crate) max_redemptions: Option<i32>,
+    pub(crate) max_redemptions_per_customer: Option<i32>,
+    pub(crate) expires_at: Option<DateTime>,
+    pub(crate) restrictions: Option<RestrictionsInput>,
+    pub(crate) metadata: Option<Json<Value>>,
+    /// The providers to create the code on; at least one, no repeats.
+    pub(crate) providers: Vec<Provider>,
+}
+
+/// Only the fields given change. Fields that a provider of the code cannot change give IMMUTABLE.
+#[derive(InputObject)]
+pub struct UpdatePromoCodeInput {
+    pub(crate) name: Option<String>,
+    /// ACTIVE or INACTIVE; use archivePromoCode to archive.
+    pub(crate) status: Option<PromoCodeStatus>,
+    /// null removes the limit.
+    pub(crate) max_redemptions: MaybeUndefined<i32>,
+    /// null removes the limit.
+    pub(crate) max_redemptions_per_customer: MaybeUndefined<i32>,
+    /// null removes the expiry.
+    pub(crate) expires_at: MaybeUndefined<DateTime>,
+    pub(crate) restrictions: Option<RestrictionsInput>,
+    pub(crate) metadata: Option<Json<Value>>,
+    /// When given and different from the stored version, the update is refused with VERSION_CONFLICT.
+    pub(crate) expected_version: Option<i32>,
+}
+
+pub(crate) fn patch<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> domain::Patch<U> {
+    match value {
+        MaybeUndefined::Undefined => domain::Patch::Keep,
+        MaybeUndefined::Null => domain::Patch::Clear,
+        MaybeUndefined::Value(v) => domain::Patch::Set(map(v)),
+    }
+}
