@@ -80,7 +80,7 @@ const EDITED: [&str; 10] = [
     "crates/domain/src/providers/mod.rs",
     "crates/clients/src/lib.rs",
     "xtask/src/lib.rs",
-    "crates/graphql/src/schema.rs",
+    "crates/graphql/src/schema/enums.rs",
     "contract/schema.graphql",
     "crates/graphql/src/config.rs",
     "crates/sandbox/src/lib.rs",
@@ -128,7 +128,7 @@ fn scaffolds_every_piece_and_each_rust_file_parses() {
         "crates/domain/src/providers/mod.rs",
         "Provider::Acme => Arc::new(acme::Acme::new(settings.acme()?, gate)),"
     ));
-    assert!(has("crates/graphql/src/schema.rs", "Acme,"));
+    assert!(has("crates/graphql/src/schema/enums.rs", "Acme,"));
     assert!(has("schema.graphql", "ACME") && has("contract/schema.graphql", "ACME"));
     assert!(read(root, "crates/sandbox/src/lib.rs").contains("pub const ALL: [Provider; 4]"));
     assert!(read(root, "crates/graphql/src/config.rs").contains(r#""PROMOHUB_ACME_RATE_LIMIT""#));

@@ -64,7 +64,7 @@ const INSERTS: &[Insert] = &[
         text: r#""{{name}}","#,
     },
     Insert {
-        file: "crates/graphql/src/schema.rs",
+        file: "crates/graphql/src/schema/enums.rs",
         tag: "variants",
         text: "{{Name}},",
     },
