@@ -16,6 +16,8 @@ use promohub_domain as domain;
 use promohub_domain::providers::{Currencies, Field};
 use serde_json::Value;
 
+mod bulk;
+
 pub type PromoHubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// The schema over a service. Depth, cost and size limits are checked before execution by
@@ -718,6 +720,15 @@ impl QueryRoot {
             .map(PromoCode::loaded))
     }
 
+    /// A generatePromoCodes job, with its progress; null when there is none with this id.
+    async fn bulk_job(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<bulk::BulkJob>> {
+        bulk::get(ctx, id).await
+    }
+
     async fn promo_code_by_code(
         &self,
         ctx: &Context<'_>,
@@ -876,6 +887,26 @@ impl MutationRoot {
             expected_version: input.expected_version.map(i64::from),
         };
         payload(service(ctx)?.update(&id, input, &actor(ctx)).await)
+    }
+
+    /// Make `count` codes with the same settings, in the background (see bulkJob). The input is checked at once: a bad one gives userErrors and stores nothing.
+    #[graphql(guard = "WriteGuard")]
+    async fn generate_promo_codes(
+        &self,
+        ctx: &Context<'_>,
+        input: bulk::GeneratePromoCodesInput,
+    ) -> async_graphql::Result<bulk::GeneratePromoCodesPayload> {
+        bulk::generate(ctx, input).await
+    }
+
+    /// Stop a bulk job: no codes after the batch in progress; the codes made stay (and are still written to their providers).
+    #[graphql(guard = "WriteGuard")]
+    async fn cancel_bulk_job(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<bulk::CancelBulkJobPayload> {
+        bulk::cancel(ctx, id).await
     }
 
     /// Archive here and retire the code on every provider it lives on.

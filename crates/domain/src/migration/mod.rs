@@ -11,6 +11,7 @@ mod m20261201_000005_index_codes_without_expiry;
 mod m20261201_000006_drop_status_index;
 mod m20261202_000007_create_idempotency_keys;
 mod m20261202_000010_create_provider_cleanups;
+mod m20261202_000011_create_bulk_jobs;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_drop_status_index::Migration),
             Box::new(m20261202_000007_create_idempotency_keys::Migration),
             Box::new(m20261202_000010_create_provider_cleanups::Migration),
+            Box::new(m20261202_000011_create_bulk_jobs::Migration),
         ]
     }
 }
