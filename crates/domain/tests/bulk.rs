@@ -400,8 +400,10 @@ async fn a_restart_resumes_and_writes_nothing_twice(db: TestDb) {
 }
 
 async fn codes_reach_a_rate_limited_provider(db: TestDb) {
-    let mut options = Options::default();
-    options.whop_limit = RateLimit::parse("100/1s");
+    let options = Options {
+        whop_limit: RateLimit::parse("100/1s"),
+        ..Options::default()
+    };
     let h = Harness::start_with(db, options).await;
     let _tasks = run_tasks(&h.service);
     let accepted = h
