@@ -5,6 +5,7 @@
 //! with actor `bulk:<job id>`.
 
 mod counts;
+mod lease;
 pub mod pattern;
 mod runner;
 mod template;
@@ -206,9 +207,20 @@ impl PromoService {
             .exec_without_returning(&self.db)
             .await?;
         tracing::info!(job = %id, count = input.count, pattern = %pattern.as_str(), %actor, "bulk job queued");
-        self.bulk_job(&id)
-            .await?
-            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("a stored bulk job is gone")))
+        // The job as stored: a runner may take it the moment it is committed, and the answer
+        // says what was accepted.
+        Ok(BulkJob {
+            id,
+            state: BulkJobState::Queued,
+            pattern: pattern.as_str().to_string(),
+            total: input.count,
+            created: 0,
+            synced: 0,
+            failed: 0,
+            errors: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        })
     }
 
     /// A job with its counts, or None.

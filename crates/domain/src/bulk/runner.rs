@@ -12,8 +12,8 @@ use chrono::Utc;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait, TryInsertResult,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    TryInsertResult,
 };
 use serde_json::json;
 
@@ -43,15 +43,15 @@ enum Batch {
 }
 
 /// What a runner needs of a job it holds.
-struct Held {
-    id: String,
-    token: String,
+pub(super) struct Held {
+    pub(super) id: String,
+    pub(super) token: String,
     pattern: Pattern,
     template: Template,
     providers: Vec<Provider>,
 }
 
-fn unfinished() -> [&'static str; 2] {
+pub(super) fn unfinished() -> [&'static str; 2] {
     [
         BulkJobState::Queued.as_str(),
         BulkJobState::Running.as_str(),
@@ -155,46 +155,6 @@ impl PromoService {
                 }
             }
         }
-    }
-
-    /// Leases the oldest unfinished job whose lease is free or expired.
-    async fn take_bulk_job(&self) -> Result<Option<bulk_job::Model>, ServiceError> {
-        let now = Utc::now();
-        let free = || {
-            Condition::any()
-                .add(bulk_job::Column::LeaseToken.is_null())
-                .add(bulk_job::Column::LeasedUntil.lt(now))
-        };
-        let candidates = bulk_job::Entity::find()
-            .filter(bulk_job::Column::State.is_in(unfinished()))
-            .filter(free())
-            .order_by_asc(bulk_job::Column::CreatedAt)
-            .limit(5)
-            .all(&self.db)
-            .await?;
-        for mut job in candidates {
-            let token = uuid::Uuid::new_v4().to_string();
-            let taken = bulk_job::Entity::update_many()
-                .col_expr(bulk_job::Column::LeaseToken, Expr::value(token.as_str()))
-                .col_expr(
-                    bulk_job::Column::LeasedUntil,
-                    Expr::value(self.lease_until(now)),
-                )
-                .col_expr(
-                    bulk_job::Column::State,
-                    Expr::value(BulkJobState::Running.as_str()),
-                )
-                .filter(bulk_job::Column::Id.eq(job.id.as_str()))
-                .filter(bulk_job::Column::State.is_in(unfinished()))
-                .filter(free())
-                .exec(&self.db)
-                .await?;
-            if taken.rows_affected == 1 {
-                job.lease_token = Some(token);
-                return Ok(Some(job));
-            }
-        }
-        Ok(None)
     }
 
     /// One batch in one transaction, fenced by the job's lease and state.
@@ -365,84 +325,5 @@ impl PromoService {
             .await?;
         }
         Ok(made)
-    }
-
-    async fn finish_bulk_job(
-        &self,
-        id: &str,
-        token: &str,
-        state: BulkJobState,
-        message: &str,
-    ) -> Result<(), ServiceError> {
-        tracing::error!(job = %id, %message, "bulk job cannot go on");
-        bulk_job::Entity::update_many()
-            .col_expr(bulk_job::Column::State, Expr::value(state.as_str()))
-            .col_expr(
-                bulk_job::Column::Errors,
-                Expr::value(json!([message]).to_string()),
-            )
-            .col_expr(
-                bulk_job::Column::LeaseToken,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(bulk_job::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(bulk_job::Column::Id.eq(id))
-            .filter(bulk_job::Column::LeaseToken.eq(token))
-            .exec(&self.db)
-            .await?;
-        Ok(())
-    }
-
-    /// Records a batch failure on the job; once `MAX_ERRORS` are recorded the job is FAILED.
-    async fn note_bulk_error(&self, job: &Held, message: &str) {
-        let noted = async {
-            let Some(row) = bulk_job::Entity::find_by_id(job.id.as_str())
-                .one(&self.db)
-                .await?
-            else {
-                return Ok::<_, sea_orm::DbErr>(());
-            };
-            let mut errors = counts::stored_errors(&row);
-            errors.push(message.to_string());
-            let mut update = bulk_job::Entity::update_many();
-            if errors.len() >= MAX_ERRORS {
-                errors.truncate(MAX_ERRORS);
-                update = update.col_expr(
-                    bulk_job::Column::State,
-                    Expr::value(BulkJobState::Failed.as_str()),
-                );
-            }
-            update
-                .col_expr(
-                    bulk_job::Column::Errors,
-                    Expr::value(json!(errors).to_string()),
-                )
-                .filter(bulk_job::Column::Id.eq(job.id.as_str()))
-                .filter(bulk_job::Column::LeaseToken.eq(job.token.as_str()))
-                .filter(bulk_job::Column::State.eq(BulkJobState::Running.as_str()))
-                .exec(&self.db)
-                .await?;
-            Ok(())
-        };
-        if let Err(error) = noted.await {
-            tracing::error!(job = %job.id, %error, "cannot record a bulk job's error");
-        }
-    }
-
-    /// Gives the lease back, so another runner may go on at once.
-    async fn release_bulk_job(&self, job: &Held) {
-        let released = bulk_job::Entity::update_many()
-            .col_expr(
-                bulk_job::Column::LeaseToken,
-                Expr::value(Option::<String>::None),
-            )
-            .filter(bulk_job::Column::Id.eq(job.id.as_str()))
-            .filter(bulk_job::Column::LeaseToken.eq(job.token.as_str()))
-            .exec(&self.db)
-            .await;
-        if let Err(error) = released {
-            // The lease expires on its own.
-            tracing::error!(job = %job.id, %error, "cannot release a bulk job's lease");
-        }
     }
 }
