@@ -1,6 +1,7 @@
 //! PromoHub's domain: the promo-code model and its rules, storage (sea-orm, SQLite or
 //! PostgreSQL), one connector per provider, and the write-through service.
 
+pub mod bulk;
 pub mod currency;
 pub mod entity;
 pub mod error;

@@ -110,6 +110,26 @@ pub async fn serve_with(
             },
         )
     });
+    // Bulk jobs (generatePromoCodes) beside the worker, so making codes never holds up the
+    // outbox; not required for readiness: the API serves while it restarts.
+    let bulk = {
+        let service = service.clone();
+        let stopped = stop_worker.subscribe();
+        supervisor.spawn(
+            "bulk",
+            false,
+            supervisor::Backoff::default(),
+            stop_worker.subscribe(),
+            move || {
+                let service = service.clone();
+                let stopped = stopped.clone();
+                async move {
+                    service.run_bulk_jobs(stopped).await;
+                    Ok(())
+                }
+            },
+        )
+    };
     let state = AppState {
         schema: schema::build(service.clone()),
         service,
@@ -174,6 +194,7 @@ pub async fn serve_with(
         // It waits on its connection, not on the stop signal: the supervisor ends it.
         event_listener.abort();
     }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), bulk).await;
     tracing::info!("promohub stopped");
     Ok(())
 }

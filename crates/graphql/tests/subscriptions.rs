@@ -25,6 +25,7 @@ const READER: &str = "reader-token-0001";
 on_both_databases!(
     changes_arrive_in_order_over_a_websocket,
     a_filter_by_id_receives_only_that_codes_events,
+    a_bulk_jobs_progress_arrives_until_it_is_done,
 );
 
 struct Server {
@@ -343,4 +344,44 @@ async fn subscriptions_are_held_to_the_request_limits_and_a_cap_per_connection()
     // A socket that never sends connection_init is closed.
     let mut silent = Client::open(server.addr, "/graphql").await;
     assert_eq!(silent.closed().await.0, 4408);
+}
+
+async fn a_bulk_jobs_progress_arrives_until_it_is_done(db: TestDb) {
+    let server = start(db, HttpConfig::default()).await;
+    let mut client = Client::connect(server.addr, "/graphql", READER).await;
+    let answer = write(
+        server.addr,
+        "mutation($input: GeneratePromoCodesInput!) { generatePromoCodes(input: $input) { \
+         bulkJob { id total } userErrors { field message } } }",
+        json!({ "input": {
+            "count": 2500, "pattern": "WSBULK-######",
+            "discount": { "type": "PERCENTAGE", "percentOff": 10 }, "providers": ["WHOP"],
+        } }),
+    )
+    .await;
+    let job = &answer["generatePromoCodes"]["bulkJob"];
+    let id = job["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a job: {answer}"));
+    client
+        .subscribe(
+            "job",
+            "subscription($id: ID!) { bulkJobProgress(id: $id) { id state total created } }",
+            json!({ "id": id }),
+        )
+        .await;
+    // Batches of 1,000 as they are stored (the first may come before the subscription does),
+    // then DONE with every code made; never backwards.
+    let mut created = Vec::new();
+    loop {
+        let progress = client.next_data("job").await["bulkJobProgress"].clone();
+        assert_eq!(progress["id"], id);
+        assert_eq!(progress["total"], 2500);
+        created.push(progress["created"].as_i64().unwrap_or(-1));
+        if progress["state"] == "DONE" {
+            break;
+        }
+    }
+    assert_eq!(created.last(), Some(&2500), "{created:?}");
+    assert!(created.windows(2).all(|w| w[0] <= w[1]), "{created:?}");
 }

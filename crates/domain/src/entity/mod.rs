@@ -2,6 +2,8 @@
 //! same schema works on SQLite and PostgreSQL.
 
 pub mod audit_log;
+pub mod bulk_job;
+pub mod bulk_job_code;
 pub mod idempotency_key;
 pub mod promo_code;
 pub mod provider_cleanup;

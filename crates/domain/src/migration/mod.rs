@@ -13,6 +13,7 @@ mod m20261202_000007_create_idempotency_keys;
 mod m20261202_000008_create_rate_limits;
 mod m20261202_000009_audit_history;
 mod m20261202_000010_create_provider_cleanups;
+mod m20261202_000011_create_bulk_jobs;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_create_rate_limits::Migration),
             Box::new(m20261202_000009_audit_history::Migration),
             Box::new(m20261202_000010_create_provider_cleanups::Migration),
+            Box::new(m20261202_000011_create_bulk_jobs::Migration),
         ]
     }
 }

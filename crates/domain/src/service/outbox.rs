@@ -96,20 +96,17 @@ impl PromoService {
             }
             let result = match self.providers.get(sync.provider) {
                 None => Err(ProviderError::not_configured(sync.provider)),
-                Some(adapter) if sync.external_id.is_none() => {
-                    match adapter.create_again(code).await {
-                        // An adopted copy may hold an older state: bring it up to date.
-                        Ok(remote) => {
-                            let adopted = ProviderSync {
-                                external_id: Some(remote.external_id.clone()),
-                                secondary_id: remote.secondary_id.clone(),
-                                times_redeemed: remote.times_redeemed,
-                                ..sync.clone()
-                            };
-                            adapter.push(&adopted, code).await.map(|()| Some(remote))
+                // Never tried (a bulk job's code): a plain create, one call, no look-up.
+                Some(adapter) if sync.external_id.is_none() && never_tried(&sync) => {
+                    match adapter.create(code).await {
+                        Err(e) if !e.is_transient() => {
+                            self.adopt_or_create(adapter, code, &sync).await
                         }
-                        Err(e) => Err(e),
+                        created => created.map(Some),
                     }
+                }
+                Some(adapter) if sync.external_id.is_none() => {
+                    self.adopt_or_create(adapter, code, &sync).await
                 }
                 Some(adapter) => adapter.push(&sync, code).await.map(|()| None),
             };
@@ -123,6 +120,29 @@ impl PromoService {
         }
         self.refresh_times_redeemed(id).await?;
         Ok(attempted)
+    }
+
+    /// A create after an attempt that may have landed: adopts the provider's copy (brought up
+    /// to date) or creates it.
+    async fn adopt_or_create(
+        &self,
+        adapter: &crate::providers::Adapter,
+        code: &PromoCode,
+        sync: &ProviderSync,
+    ) -> Result<Option<Remote>, ProviderError> {
+        match adapter.create_again(code).await {
+            // An adopted copy may hold an older state: bring it up to date.
+            Ok(remote) => {
+                let adopted = ProviderSync {
+                    external_id: Some(remote.external_id.clone()),
+                    secondary_id: remote.secondary_id.clone(),
+                    times_redeemed: remote.times_redeemed,
+                    ..sync.clone()
+                };
+                adapter.push(&adopted, code).await.map(|()| Some(remote))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Stores the outcome of one background attempt on a provider link, fenced by the lease.
@@ -270,9 +290,13 @@ impl PromoService {
             if let Err(error) = self.recover().await {
                 tracing::error!(%error, "recovery pass failed");
             }
-            if let Err(error) = self.run_due_writes().await {
-                tracing::error!(%error, "retry pass failed");
-            }
+            let busy = match self.run_due_writes().await {
+                Ok(attempted) => attempted > 0,
+                Err(error) => {
+                    tracing::error!(%error, "retry pass failed");
+                    false
+                }
+            };
             if let Err(error) = self.run_due_cleanups().await {
                 tracing::error!(%error, "undo retry pass failed");
             }
@@ -292,6 +316,11 @@ impl PromoService {
                     Some(Err(error)) => tracing::error!(%error, "periodic sync failed"),
                 }
             }
+            if busy {
+                // A pass takes at most 500 links: more may be due (a bulk job's codes), and
+                // waiting out the poll interval between passes would idle the rate limit.
+                continue;
+            }
             tokio::select! {
                 () = tokio::time::sleep(self.config.poll_interval.max(Duration::from_millis(10))) => {}
                 () = self.wake.notified() => {}
@@ -299,6 +328,13 @@ impl PromoService {
             }
         }
     }
+}
+
+/// A link no attempt was ever recorded on. A create that a crash cut short leaves it so too;
+/// then the provider refuses the repeated code (each refuses duplicates), and the refusal is
+/// answered by looking for our copy (`adopt_or_create`), so nothing is created twice.
+fn never_tried(sync: &ProviderSync) -> bool {
+    sync.attempts == 0 && sync.last_error.is_none()
 }
 
 /// An update that puts provider links back in the worker's queue, due now, attempts from zero

@@ -5,6 +5,7 @@ use async_graphql::Schema;
 
 use promohub_domain as domain;
 
+mod bulk;
 mod code;
 mod context;
 mod enums;

@@ -63,6 +63,26 @@ impl MutationRoot {
         payload(service(ctx)?.update(&id, input, &actor(ctx)).await)
     }
 
+    /// Make `count` codes with the same settings, in the background (see bulkJob). The input is checked at once: a bad one gives userErrors and stores nothing.
+    #[graphql(guard = "WriteGuard")]
+    async fn generate_promo_codes(
+        &self,
+        ctx: &Context<'_>,
+        input: super::bulk::GeneratePromoCodesInput,
+    ) -> async_graphql::Result<super::bulk::GeneratePromoCodesPayload> {
+        super::bulk::generate(ctx, input).await
+    }
+
+    /// Stop a bulk job: no codes after the batch in progress; the codes made stay (and are still written to their providers).
+    #[graphql(guard = "WriteGuard")]
+    async fn cancel_bulk_job(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<super::bulk::CancelBulkJobPayload> {
+        super::bulk::cancel(ctx, id).await
+    }
+
     /// Archive here and retire the code on every provider it lives on.
     #[graphql(guard = "WriteGuard")]
     async fn archive_promo_code(

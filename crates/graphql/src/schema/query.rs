@@ -29,6 +29,15 @@ impl QueryRoot {
             .map(PromoCode::loaded))
     }
 
+    /// A generatePromoCodes job, with its progress; null when there is none with this id.
+    async fn bulk_job(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<super::bulk::BulkJob>> {
+        super::bulk::get(ctx, id).await
+    }
+
     async fn promo_code_by_code(
         &self,
         ctx: &Context<'_>,

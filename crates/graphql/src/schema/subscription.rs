@@ -6,12 +6,11 @@
 //! on PostgreSQL, a lost LISTEN connection) gets one error `EVENTS_MISSED` in the stream, with
 //! `missed` (a count, or null when unknown), and the stream goes on.
 //!
-//! Adding `bulkJobProgress(id: ID!)`: a method here that filters `Event::BulkJobProgress` on
-//! the job id with [`events`] and answers the job as stored (as `promo_code_changed` does).
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use promohub_domain::events::{Event, Notice};
 
+use super::bulk::BulkJob;
 use super::context::{coded, int, internal, service};
 use super::{PromoCode, Provider, SyncState};
 use async_graphql::{Context, Error, ErrorExtensions, ID};
@@ -176,6 +175,34 @@ impl SubscriptionRoot {
                 state,
             }),
             _ => None,
+        }))
+    }
+
+    /// A bulk job as stored after each batch of codes it stores, and once when it ends or is
+    /// cancelled (`synced` and `failed` are counted when the event is delivered). Poll
+    /// `bulkJob` for the provider writes that follow the last batch.
+    async fn bulk_job_progress(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<BulkJob>> + use<>> {
+        let service = service(ctx)?.clone();
+        let wanted = id.0;
+        let jobs = events(&service, move |event| match event {
+            Event::BulkJobProgress { job_id } if job_id == wanted => Some(job_id),
+            _ => None,
+        });
+        Ok(jobs.filter_map(move |item| {
+            let service = service.clone();
+            async move {
+                match item {
+                    Ok(job_id) => match service.bulk_job(&job_id).await {
+                        Ok(job) => job.map(|job| Ok(BulkJob::from(job))),
+                        Err(error) => Some(Err(internal(format!("{error:#}")))),
+                    },
+                    Err(missed) => Some(Err(missed)),
+                }
+            }
         }))
     }
 }

@@ -153,11 +153,14 @@ pub const OPERATIONS: &[&str] = &[
     "promoCodes",
     "validatePromoCode",
     "providers",
+    "bulkJob",
     "createPromoCode",
     "updatePromoCode",
     "archivePromoCode",
     "retrySync",
     "syncFromProviders",
+    "generatePromoCodes",
+    "cancelBulkJob",
 ];
 
 /// A request to the server's GraphQL: document, variables, operation name.
@@ -402,6 +405,43 @@ pub fn operation(rng: &mut Rng, known: &Known, field: &'static str) -> Op {
                 json!({})
             },
             "Pull",
+        ),
+        "bulkJob" => (
+            "query Job($id: ID!) { bulkJob(id: $id) { id state pattern total created synced \
+             failed errors createdAt updatedAt } }"
+                .to_string(),
+            json!({ "id": known.id(rng) }),
+            "Job",
+        ),
+        "generatePromoCodes" => {
+            let mut input = create_input(rng);
+            if let Some(fields) = input.as_object_mut() {
+                fields.remove("code");
+                fields.insert("count".into(), json!(*rng.pick(&[1, 5, 20, 3, 0, -3, 100_001])));
+                if rng.chance(70) {
+                    fields.insert(
+                        "pattern".into(),
+                        json!(*rng.pick(&["FZ-####-????", "FZ-*****", "FZ-?#?#?#", "AB-##", "", "FZ ##", "#"])),
+                    );
+                } else {
+                    fields.insert("prefix".into(), json!(*rng.pick(&["FZB-", "FZC_", "", "F!"])));
+                    fields.insert("length".into(), json!(*rng.pick(&[8, 6, 0, 70, -1])));
+                }
+            }
+            (
+                "mutation Generate($input: GeneratePromoCodesInput!) { generatePromoCodes(input: \
+                 $input) { bulkJob { id state total created } userErrors { field code message } } }"
+                    .to_string(),
+                json!({ "input": input }),
+                "Generate",
+            )
+        }
+        "cancelBulkJob" => (
+            "mutation Cancel($id: ID!) { cancelBulkJob(id: $id) { bulkJob { id state } \
+             userErrors { field code message } } }"
+                .to_string(),
+            json!({ "id": known.id(rng) }),
+            "Cancel",
         ),
         other => panic!("no corpus entry for {other}"),
     };

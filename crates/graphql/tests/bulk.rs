@@ -1,0 +1,174 @@
+//! generatePromoCodes, bulkJob and cancelBulkJob over real HTTP, on SQLite and PostgreSQL:
+//! the server's own runner and worker, writing to the provider sandbox.
+
+use std::time::Duration;
+
+use promohub_domain::providers::ProviderConfig;
+use promohub_domain::{Provider, ServiceConfig};
+use promohub_graphql::Config;
+use promohub_graphql::http::{HttpConfig, Tokens};
+use promohub_sandbox::{Provider as Emulated, RunningSandbox, SandboxConfig};
+use promohub_test_support::{TestDb, on_both_databases};
+use serde_json::{Value, json};
+
+const WRITER: &str = "writer-token-0001";
+const READER: &str = "reader-token-0001";
+
+const GENERATE: &str = "mutation G($input: GeneratePromoCodesInput!) {
+    generatePromoCodes(input: $input) {
+        bulkJob { id state total created synced failed errors pattern }
+        userErrors { field code message } } }";
+const JOB: &str =
+    "query J($id: ID!) { bulkJob(id: $id) { id state total created synced failed errors } }";
+const CANCEL: &str = "mutation C($id: ID!) { cancelBulkJob(id: $id) {
+    bulkJob { id state } userErrors { field code message } } }";
+
+async fn serve(
+    db_url: &str,
+    sandbox: &RunningSandbox,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let providers = [
+        (Provider::Whop, Emulated::Whop),
+        (Provider::Flex, Emulated::Flex),
+    ]
+    .into_iter()
+    .map(|(p, e)| (p, ProviderConfig::new(sandbox.base_url(e), sandbox.key(e))))
+    .collect();
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: db_url.to_string(),
+        tokens: Some(Tokens::parse(&format!("write:{WRITER},read:{READER}")).expect("tokens")),
+        demo: false,
+        providers,
+        service: ServiceConfig {
+            poll_interval: Duration::from_millis(20),
+            sync_interval: None,
+            ..ServiceConfig::default()
+        },
+        cors_origins: Vec::new(),
+        http: HttpConfig::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("port");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(promohub_graphql::serve(config, listener, async {
+        let _ = stopped.await;
+    }));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let up = reqwest::get(format!("{base}/readyz")).await;
+        if up.is_ok_and(|r| r.status().as_u16() == 200) {
+            return (base, stop);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "server did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn post(base: &str, token: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
+fn input(count: i64, pattern: &str) -> Value {
+    json!({ "input": { "count": count, "pattern": pattern,
+        "discount": { "type": "PERCENTAGE", "percentOff": 20 },
+        "metadata": { "campaign": "spring" }, "providers": ["WHOP", "FLEX"] } })
+}
+
+async fn a_campaign_over_http(db: TestDb) {
+    let sandbox = RunningSandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
+    let (base, _stop) = serve(&db.url, &sandbox).await;
+
+    // A read token may not start a job; a bad job is refused with nothing stored.
+    let forbidden = post(&base, READER, GENERATE, input(10, "SPRING-####-????")).await;
+    assert_eq!(
+        forbidden["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{forbidden}"
+    );
+    let small = post(&base, WRITER, GENERATE, input(10, "AB-##")).await;
+    let refused = &small["data"]["generatePromoCodes"];
+    assert_eq!(refused["bulkJob"], Value::Null, "{small}");
+    assert_eq!(
+        refused["userErrors"][0]["field"],
+        json!(["input", "pattern"])
+    );
+    assert_eq!(refused["userErrors"][0]["code"], "INVALID");
+
+    let started = post(&base, WRITER, GENERATE, input(120, "SPRING-####-????")).await;
+    let job = &started["data"]["generatePromoCodes"]["bulkJob"];
+    assert_eq!(job["state"], "QUEUED", "{started}");
+    assert_eq!(job["total"], 120);
+    let id = job["id"].as_str().expect("id").to_string();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let read = post(&base, READER, JOB, json!({ "id": id })).await;
+        let job = read["data"]["bulkJob"].clone();
+        if job["state"] == "DONE" && job["synced"] == 120 {
+            break job;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not synced: {read}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["created"], 120);
+    assert_eq!(done["failed"], 0);
+    assert_eq!(sandbox.state().held_codes(Emulated::Whop).len(), 120);
+    assert_eq!(sandbox.state().held_codes(Emulated::Flex).len(), 120);
+
+    // The codes are ordinary codes: listed, with the shared settings.
+    let listed = post(
+        &base,
+        READER,
+        "{ promoCodes(first: 5, filter: { codePrefix: \"spring-\" }) { totalCount nodes { code metadata discount { percentOff } providers { state } } } }",
+        json!({}),
+    )
+    .await;
+    let codes = &listed["data"]["promoCodes"];
+    assert_eq!(codes["totalCount"], 120, "{listed}");
+    assert_eq!(
+        codes["nodes"][0]["metadata"],
+        json!({ "campaign": "spring" })
+    );
+    assert_eq!(codes["nodes"][0]["discount"]["percentOff"], 20.0);
+
+    let again = post(&base, WRITER, CANCEL, json!({ "id": id })).await;
+    assert_eq!(
+        again["data"]["cancelBulkJob"]["userErrors"][0]["code"], "INVALID",
+        "{again}"
+    );
+    let missing = post(&base, READER, JOB, json!({ "id": "nope" })).await;
+    assert_eq!(missing["data"]["bulkJob"], Value::Null, "{missing}");
+
+    // A queued job cancelled at once makes nothing after the cancel.
+    let started = post(&base, WRITER, GENERATE, input(100_000, "BIG-*******")).await;
+    let id = started["data"]["generatePromoCodes"]["bulkJob"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let cancelled = post(&base, WRITER, CANCEL, json!({ "id": id })).await;
+    assert_eq!(
+        cancelled["data"]["cancelBulkJob"]["bulkJob"]["state"], "CANCELLED",
+        "{cancelled}"
+    );
+    let at_cancel =
+        post(&base, READER, JOB, json!({ "id": id })).await["data"]["bulkJob"]["created"].clone();
+    assert!(at_cancel.as_i64().is_some_and(|n| n < 100_000));
+}
+
+on_both_databases!(a_campaign_over_http);
