@@ -235,13 +235,15 @@ async fn bad_jobs_are_refused_and_nothing_is_stored(db: TestDb) {
 
 async fn codes_that_exist_are_skipped(db: TestDb) {
     let h = Harness::start(db).await;
-    // 64 possible codes; 50 taken already, some in another case.
+    // 64 possible codes; 30 taken already, some in another case: nearly half the draws collide,
+    // and each code gets 20 draws (with 50 taken, 20 collisions in a row came about once in 20
+    // runs).
     let shape = Pattern::parse("C-##").expect("pattern");
     let digits = promohub_domain::bulk::pattern::DIGITS.as_bytes();
     let mut taken = Vec::new();
     for a in digits {
         for b in digits {
-            if taken.len() < 50 {
+            if taken.len() < 30 {
                 let code = format!(
                     "{}-{}{}",
                     if taken.len() % 2 == 0 { 'C' } else { 'c' },
@@ -281,7 +283,7 @@ async fn codes_that_exist_are_skipped(db: TestDb) {
         .count(h.service.db())
         .await
         .expect("count");
-    assert_eq!(all, 56);
+    assert_eq!(all, 36, "30 taken + 6 made");
 }
 
 async fn cancel_stops_a_job(db: TestDb) {
