@@ -97,16 +97,8 @@ impl From<GeneratePromoCodesInput> for dom::GenerateInput {
             settings: domain::CreatePromoCodeInput {
                 code: String::new(),
                 name: input.name,
-                discount: domain::DiscountInput {
-                    kind: Some(input.discount.kind.into()),
-                    percent_off: input.discount.percent_off,
-                    amount_off: input.discount.amount_off.map(i64::from),
-                    currency: input.discount.currency,
-                },
-                duration: input.duration.map(|d| domain::DurationInput {
-                    kind: d.kind.into(),
-                    periods: d.periods.map(i64::from),
-                }),
+                discount: input.discount.into(),
+                duration: input.duration.map(Into::into),
                 max_redemptions: input.max_redemptions.map(i64::from),
                 max_redemptions_per_customer: input.max_redemptions_per_customer.map(i64::from),
                 expires_at: input.expires_at.map(|t| t.0),

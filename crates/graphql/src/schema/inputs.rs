@@ -43,6 +43,26 @@ pub struct RestrictionsInput {
     pub(crate) new_customers_only: Option<bool>,
 }
 
+impl From<DiscountInput> for domain::DiscountInput {
+    fn from(d: DiscountInput) -> Self {
+        Self {
+            kind: Some(d.kind.into()),
+            percent_off: d.percent_off,
+            amount_off: d.amount_off.map(i64::from),
+            currency: d.currency,
+        }
+    }
+}
+
+impl From<DurationInput> for domain::DurationInput {
+    fn from(d: DurationInput) -> Self {
+        Self {
+            kind: d.kind.into(),
+            periods: d.periods.map(i64::from),
+        }
+    }
+}
+
 impl From<RestrictionsInput> for domain::RestrictionsInput {
     fn from(r: RestrictionsInput) -> Self {
         Self {
