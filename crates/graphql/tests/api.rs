@@ -12,157 +12,52 @@ use promohub_graphql::limits::RequestLimits;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, RunningSandbox, SandboxConfig};
 use promohub_test_support::TestDb;
 use promohub_test_support::on_both_databases;
+use promohub_test_support::server::{READER, TestServer, WRITER};
 use serde_json::{Value, json};
 
-const WRITER: &str = "writer-token-0001";
-const READER: &str = "reader-token-0001";
-
-struct TestServer {
-    addr: SocketAddr,
-    sandbox: RunningSandbox,
-    http: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _db: TestDb,
+/// The server of these tests: [`TestServer`] with a browser origin allowed and provider calls
+/// timing out after 2 s.
+async fn start(db: TestDb) -> TestServer {
+    start_with(db, HttpConfig::default()).await
 }
 
-impl TestServer {
-    async fn start(db: TestDb) -> Self {
-        Self::start_with(db, HttpConfig::default()).await
-    }
+async fn start_with(db: TestDb, http: HttpConfig) -> TestServer {
+    start_with_provider_timeout(db, http, Duration::from_secs(2)).await
+}
 
-    async fn start_with(db: TestDb, http: HttpConfig) -> Self {
-        Self::start_with_provider_timeout(db, http, Duration::from_secs(2)).await
-    }
+async fn start_with_provider_timeout(
+    db: TestDb,
+    http: HttpConfig,
+    provider_timeout: Duration,
+) -> TestServer {
+    TestServer::start_with(db, |config| {
+        config.http = http;
+        config.cors_origins = vec!["http://localhost:3000".into()];
+        for (_, provider) in &mut config.providers {
+            provider.timeout = provider_timeout;
+        }
+    })
+    .await
+}
 
-    async fn start_with_provider_timeout(
-        db: TestDb,
-        http: HttpConfig,
-        provider_timeout: Duration,
-    ) -> Self {
-        let sandbox = RunningSandbox::start(SandboxConfig::default())
-            .await
-            .expect("sandbox");
-        let providers = [
-            (Provider::Flex, Emulated::Flex),
-            (Provider::Fynn, Emulated::Fynn),
-            (Provider::Whop, Emulated::Whop),
-        ]
-        .into_iter()
-        .map(|(p, e)| {
-            (
-                p,
-                ProviderConfig {
-                    timeout: provider_timeout,
-                    ..ProviderConfig::new(sandbox.base_url(e), sandbox.key(e))
-                },
+/// Polls until the code's first provider entry is SYNCED (10 s at most).
+async fn wait_until_synced(server: &TestServer, code: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let data = server
+            .write(
+                "query($code: String!) { promoCodeByCode(code: $code) { providers { state attempts } } }",
+                json!({ "code": code }),
             )
-        })
-        .collect();
-        let config = Config {
-            listen: "127.0.0.1:0".parse().expect("address"),
-            database_url: db.url.clone(),
-            tokens: Some(Tokens::parse(&format!("write:{WRITER},read:{READER}")).expect("tokens")),
-            demo: false,
-            providers,
-            service: ServiceConfig {
-                retry_base: Duration::from_millis(20),
-                poll_interval: Duration::from_millis(20),
-                sync_interval: None,
-                ..ServiceConfig::default()
-            },
-            cors_origins: vec!["http://localhost:3000".into()],
-            http,
-        };
-        Self::serve(config, sandbox, db).await
-    }
-
-    async fn serve(config: Config, sandbox: RunningSandbox, db: TestDb) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("port");
-        let addr = listener.local_addr().expect("address");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(promohub_graphql::serve(config, listener, async {
-            let _ = stopped.await;
-        }));
-        let server = Self {
-            addr,
-            sandbox,
-            http: reqwest::Client::new(),
-            stop: Some(stop),
-            task: Some(task),
-            _db: db,
-        };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while server.get("/healthz").await.map(|r| r.status().as_u16()) != Some(200) {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "server did not come up"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            .await;
+        if data["promoCodeByCode"]["providers"][0]["state"] == "SYNCED" {
+            return;
         }
-        server
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    async fn get(&self, path: &str) -> Option<reqwest::Response> {
-        self.http.get(self.url(path)).send().await.ok()
-    }
-
-    /// POSTs a GraphQL request; returns the status and the JSON body.
-    async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-        let mut request = self
-            .http
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn write(&self, query: &str, variables: Value) -> Value {
-        let (status, body) = self.gql(Some(WRITER), query, variables).await;
-        assert_eq!(status, 200, "{body}");
-        assert!(body.get("errors").is_none(), "{body}");
-        body["data"].clone()
-    }
-
-    /// Polls until the code's first provider entry is SYNCED (10 s at most).
-    async fn wait_until_synced(&self, code: &str) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let data = self
-                .write(
-                    "query($code: String!) { promoCodeByCode(code: $code) { providers { state attempts } } }",
-                    json!({ "code": code }),
-                )
-                .await;
-            if data["promoCodeByCode"]["providers"][0]["state"] == "SYNCED" {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{code} never synced: {data}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        match self.task.take() {
-            Some(task) => task.await.expect("server task"),
-            None => Ok(()),
-        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{code} never synced: {data}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -195,7 +90,7 @@ on_both_databases!(
 );
 
 async fn every_query_and_mutation_of_the_contract(db: TestDb) {
-    let server = TestServer::start(db).await;
+    let server = start(db).await;
     let expires = (chrono::Utc::now() + chrono::Duration::days(30))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let created = server
@@ -385,7 +280,7 @@ async fn every_query_and_mutation_of_the_contract(db: TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_and_scopes_are_enforced() {
-    let server = TestServer::start(promohub_test_support::sqlite()).await;
+    let server = start(promohub_test_support::sqlite()).await;
     let query = "{ providers { provider } }";
     assert_eq!(server.gql(None, query, json!({})).await.0, 401);
     let (status, body) = server
@@ -427,7 +322,7 @@ async fn tokens_and_scopes_are_enforced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutation_failures_come_back_as_user_errors() {
-    let server = TestServer::start(promohub_test_support::sqlite()).await;
+    let server = start(promohub_test_support::sqlite()).await;
     let create = |input: Value| {
         let server = &server;
         async move {
@@ -562,12 +457,12 @@ async fn mutation_failures_come_back_as_user_errors() {
     });
     let pending = create(base("LATER")).await;
     assert_eq!(pending["promoCode"]["providers"][0]["state"], "PENDING");
-    server.wait_until_synced("LATER").await;
+    wait_until_synced(&server, "LATER").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_over_http_follows_the_spec() {
-    let server = TestServer::start(promohub_test_support::sqlite()).await;
+    let server = start(promohub_test_support::sqlite()).await;
     let post = |body: String, content_type: &str, accept: &str| {
         server
             .http
@@ -719,7 +614,7 @@ async fn graphql_over_http_follows_the_spec() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rest_routes_answer() {
-    let server = TestServer::start(promohub_test_support::sqlite()).await;
+    let server = start(promohub_test_support::sqlite()).await;
     let text = |path: &'static str| {
         let server = &server;
         async move {
@@ -887,7 +782,7 @@ async fn without_providers_or_demo_the_server_refuses_to_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_need_the_scrape_token_when_one_is_set() {
     const SCRAPE: &str = "scrape-token-0001";
-    let server = TestServer::start_with(
+    let server = start_with(
         promohub_test_support::sqlite(),
         HttpConfig {
             metrics: MetricsConfig {
@@ -933,7 +828,7 @@ async fn metrics_can_have_a_listener_of_their_own() {
         .expect("free port")
         .port();
     let listen: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
-    let server = TestServer::start_with(
+    let server = start_with(
         promohub_test_support::sqlite(),
         HttpConfig {
             metrics: MetricsConfig {
@@ -976,7 +871,7 @@ async fn metrics_can_have_a_listener_of_their_own() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operation_labels_stay_bounded_and_provider_metrics_keep_their_names() {
-    let server = TestServer::start_with(
+    let server = start_with(
         promohub_test_support::sqlite(),
         HttpConfig {
             metrics: MetricsConfig {
@@ -1068,7 +963,7 @@ const SYNC: &str = "imported updated unchanged drifted errors";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_from_providers_runs_once_per_request_and_one_at_a_time() {
-    let server = TestServer::start(promohub_test_support::sqlite()).await;
+    let server = start(promohub_test_support::sqlite()).await;
     server.sandbox.state().clear_journal();
     for document in [
         format!(
@@ -1174,7 +1069,7 @@ async fn raw_exchange(addr: SocketAddr, request: &[u8], wait: Duration) -> (Stri
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_header_timeout_and_body_limit_act_before_auth() {
-    let server = TestServer::start_with(
+    let server = start_with(
         promohub_test_support::sqlite(),
         HttpConfig {
             max_concurrent_requests: 1,
@@ -1280,7 +1175,7 @@ fn nested_metadata(depth: usize) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_limits_refuse_before_work_and_the_server_stays_up() {
-    let server = TestServer::start(promohub_test_support::sqlite()).await;
+    let server = start(promohub_test_support::sqlite()).await;
     let before = total_codes(&server).await;
     let deep_list = format!(
         "{{ promoCodes(filter: {{ codePrefix: {}\"a\"{} }}) {{ totalCount }} }}",
@@ -1422,7 +1317,7 @@ async fn a_configured_limit_refuses_just_over_and_takes_just_under() {
         },
         ..HttpConfig::default()
     };
-    let server = TestServer::start_with(promohub_test_support::sqlite(), http).await;
+    let server = start_with(promohub_test_support::sqlite(), http).await;
     let (_, ok) = server
         .gql(
             Some(READER),
@@ -1460,7 +1355,7 @@ async fn a_request_past_the_timeout_is_answered_and_its_change_still_lands() {
         request_timeout: Duration::from_millis(300),
         ..HttpConfig::default()
     };
-    let server = TestServer::start_with(promohub_test_support::sqlite(), http).await;
+    let server = start_with(promohub_test_support::sqlite(), http).await;
     server.sandbox.state().inject(FaultSpec {
         provider: Emulated::Whop,
         operation: Some("create_promo_code".into()),
@@ -1487,14 +1382,14 @@ async fn a_request_past_the_timeout_is_answered_and_its_change_still_lands() {
             .is_some_and(|m| m.contains("the change goes on")),
         "{body}"
     );
-    server.wait_until_synced("SLOW-1").await;
+    wait_until_synced(&server, "SLOW-1").await;
     server.stop().await.expect("graceful stop");
 }
 
 async fn an_unreadable_row_is_reported_and_the_rest_of_the_page_answers(db: TestDb) {
     use sea_orm::ConnectionTrait;
     let url = db.url.clone();
-    let server = TestServer::start(db).await;
+    let server = start(db).await;
     for code in ["ROW-1", "ROW-2", "ROW-3"] {
         let data = server
             .write(
@@ -1557,7 +1452,7 @@ async fn shutdown_waits_for_requests_in_flight_only_as_long_as_the_grace() {
         shutdown_grace: Duration::from_millis(500),
         ..HttpConfig::default()
     };
-    let server = TestServer::start_with_provider_timeout(
+    let server = start_with_provider_timeout(
         promohub_test_support::sqlite(),
         http,
         Duration::from_secs(60),
@@ -1600,7 +1495,7 @@ async fn shutdown_waits_for_requests_in_flight_only_as_long_as_the_grace() {
 /// validatePromoCode; resolveDrift PUSH_OURS writes ours back through the outbox, ADOPT_THEIRS
 /// takes Whop's values as a new version.
 async fn status_changed_on_a_provider_shows_and_resolve_drift_settles_it(db: TestDb) {
-    let server = TestServer::start(db).await;
+    let server = start(db).await;
     let data = server
         .write(
             &create_mutation(),

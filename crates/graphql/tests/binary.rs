@@ -5,17 +5,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use promohub_sandbox::{Provider, RunningSandbox, SandboxConfig};
-use promohub_test_support::{KillOnDrop, TestDb, promohub_command};
+use promohub_test_support::server;
+use promohub_test_support::{KillOnDrop, TestDb, free_port, promohub_command};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "binary-test-write-token";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 const BIN: &str = env!("CARGO_BIN_EXE_promohub");
 
@@ -34,35 +28,10 @@ async fn run_binary(db: TestDb) {
         .env("PROMOHUB_SYNC_INTERVAL_SECS", "300")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for (provider, prefix) in [
-        (Provider::Flex, "FLEX"),
-        (Provider::Fynn, "FYNN"),
-        (Provider::Whop, "WHOP"),
-    ] {
-        command
-            .env(format!("{prefix}_API_URL"), sandbox.base_url(provider))
-            .env(format!("{prefix}_API_KEY"), sandbox.key(provider));
-    }
-    let mut child = KillOnDrop(command.spawn().expect("promohub starts"));
-    let http = reqwest::Client::new();
+    server::use_sandbox(&mut command, &sandbox, &Provider::ALL);
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status() == 200
-        {
-            break;
-        }
-        assert!(
-            child.0.try_wait().expect("status").is_none(),
-            "promohub exited early"
-        );
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "promohub never became ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut child = server::spawn_ready(&mut command, &base).await;
+    let http = reqwest::Client::new();
     let body: Value = http
         .post(format!("{base}/graphql"))
         .bearer_auth(TOKEN)

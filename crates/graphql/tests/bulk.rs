@@ -3,16 +3,10 @@
 
 use std::time::Duration;
 
-use promohub_domain::providers::ProviderConfig;
-use promohub_domain::{Provider, ServiceConfig};
-use promohub_graphql::Config;
-use promohub_graphql::http::{HttpConfig, Tokens};
 use promohub_sandbox::{Provider as Emulated, RunningSandbox, SandboxConfig};
+use promohub_test_support::server::{InProcessServer, READER, WRITER, server_config};
 use promohub_test_support::{TestDb, on_both_databases};
 use serde_json::{Value, json};
-
-const WRITER: &str = "writer-token-0001";
-const READER: &str = "reader-token-0001";
 
 const GENERATE: &str = "mutation G($input: GeneratePromoCodesInput!) {
     generatePromoCodes(input: $input) {
@@ -22,53 +16,6 @@ const JOB: &str =
     "query J($id: ID!) { bulkJob(id: $id) { id state total created synced failed errors } }";
 const CANCEL: &str = "mutation C($id: ID!) { cancelBulkJob(id: $id) {
     bulkJob { id state } userErrors { field code message } } }";
-
-async fn serve(
-    db_url: &str,
-    sandbox: &RunningSandbox,
-) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let providers = [
-        (Provider::Whop, Emulated::Whop),
-        (Provider::Flex, Emulated::Flex),
-    ]
-    .into_iter()
-    .map(|(p, e)| (p, ProviderConfig::new(sandbox.base_url(e), sandbox.key(e))))
-    .collect();
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        database_url: db_url.to_string(),
-        tokens: Some(Tokens::parse(&format!("write:{WRITER},read:{READER}")).expect("tokens")),
-        demo: false,
-        providers,
-        service: ServiceConfig {
-            poll_interval: Duration::from_millis(20),
-            sync_interval: None,
-            ..ServiceConfig::default()
-        },
-        cors_origins: Vec::new(),
-        http: HttpConfig::default(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("port");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(promohub_graphql::serve(config, listener, async {
-        let _ = stopped.await;
-    }));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let up = reqwest::get(format!("{base}/readyz")).await;
-        if up.is_ok_and(|r| r.status().as_u16() == 200) {
-            return (base, stop);
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "server did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 async fn post(base: &str, token: &str, query: &str, variables: Value) -> Value {
     reqwest::Client::new()
@@ -93,7 +40,8 @@ async fn a_campaign_over_http(db: TestDb) {
     let sandbox = RunningSandbox::start(SandboxConfig::default())
         .await
         .expect("sandbox");
-    let (base, _stop) = serve(&db.url, &sandbox).await;
+    let server = InProcessServer::start(server_config(&db.url, &sandbox)).await;
+    let base = server.base();
 
     // A read token may not start a job; a bad job is refused with nothing stored.
     let forbidden = post(&base, READER, GENERATE, input(10, "SPRING-####-????")).await;

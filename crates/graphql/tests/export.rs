@@ -2,12 +2,10 @@
 //! filters and sort as `promoCodes` takes them, bad parameters, the header and provider
 //! columns, CSV quoting read back by a CSV parser, formula cells defused, more than one page.
 
-mod common;
-
-use common::{READER, TestServer, WRITER};
 use futures::StreamExt;
 use promohub_test_support::TestDb;
 use promohub_test_support::on_both_databases;
+use promohub_test_support::server::{READER, TestServer, WRITER};
 use serde_json::json;
 
 on_both_databases!(
@@ -116,7 +114,7 @@ async fn export_needs_a_token_and_refuses_bad_parameters(db: TestDb) {
         .await
         .expect("json");
     assert!(doc["paths"]["/export/promo-codes.csv"]["get"].is_object());
-    server.stop().await;
+    server.stop().await.expect("graceful stop");
 }
 
 async fn export_applies_the_filters_with_provider_columns(db: TestDb) {
@@ -194,7 +192,7 @@ async fn export_applies_the_filters_with_provider_columns(db: TestDb) {
         assert_eq!(status, 200, "{query}: {body}");
         assert_eq!(codes(&body), expected, "{query}");
     }
-    server.stop().await;
+    server.stop().await.expect("graceful stop");
 }
 
 async fn names_with_commas_quotes_and_newlines_round_trip_and_formulas_are_defused(db: TestDb) {
@@ -222,7 +220,7 @@ async fn names_with_commas_quotes_and_newlines_round_trip_and_formulas_are_defus
         serde_json::from_str::<serde_json::Value>(&rows[1]["metadata"]).expect("json"),
         json!({ "note": "a,b" })
     );
-    server.stop().await;
+    server.stop().await.expect("graceful stop");
 }
 
 /// More codes than one page of the listing (200): each exactly once, in order.
@@ -246,5 +244,5 @@ async fn export_streams_every_page(db: TestDb) {
     assert_eq!(status, 200);
     let expected: Vec<String> = (0..total).map(|i| format!("PAGE{i:04}")).collect();
     assert_eq!(codes(&body), expected);
-    server.stop().await;
+    server.stop().await.expect("graceful stop");
 }

@@ -2,12 +2,10 @@
 //! changes, what a sync imports or sees change on a provider, drift settled either way, paging,
 //! and rows written before versions were recorded.
 
-mod common;
-
-use common::{READER, TestServer, WRITER, WRITER_ACTOR};
 use promohub_sandbox::{Provider as Emulated, Redemption};
 use promohub_test_support::TestDb;
 use promohub_test_support::on_both_databases;
+use promohub_test_support::server::{READER, TestServer, WRITER, WRITER_ACTOR};
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -151,7 +149,7 @@ async fn api_changes_are_listed_newest_first_with_before_and_after(db: TestDb) {
         })
         .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
-    server.stop().await;
+    server.stop().await.expect("graceful stop");
 }
 
 async fn history_pages_by_cursor_and_refuses_bad_arguments(db: TestDb) {
@@ -195,7 +193,7 @@ async fn history_pages_by_cursor_and_refuses_bad_arguments(db: TestDb) {
         assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID", "{body}");
         assert_eq!(body["errors"][0]["extensions"]["field"], json!([field]));
     }
-    server.stop().await;
+    server.stop().await.expect("graceful stop");
 }
 
 async fn sync(server: &TestServer) -> Value {
@@ -282,7 +280,7 @@ async fn an_import_and_redemptions_seen_by_a_sync_are_recorded_as_sync(db: TestD
     sync(&server).await;
     let again = history(&server, READER, &id, Value::Null).await;
     assert_eq!(summary(&again).len(), 2, "{again}");
-    server.stop().await;
+    server.stop().await.expect("graceful stop");
 }
 
 async fn drift_seen_adopted_and_pushed_is_recorded(db: TestDb) {
@@ -398,7 +396,7 @@ async fn drift_seen_adopted_and_pushed_is_recorded(db: TestDb) {
         json!(["SYNCED", "PENDING"])
     );
     assert_eq!(entry["details"]["strategy"], "PUSH_OURS");
-    server.stop().await;
+    server.stop().await.expect("graceful stop");
 }
 
 /// Rows of round 1 (no version, a create as `{"created": ..}`, an import's old keys) read as
@@ -412,7 +410,7 @@ async fn rows_written_before_versions_were_kept_still_read(db: TestDb) {
                         "providers": ["FLEX"] }),
         )
         .await;
-    let connection = sea_orm::Database::connect(server.db_url.as_str())
+    let connection = sea_orm::Database::connect(server.db.url.as_str())
         .await
         .expect("database");
     let backend = connection.get_database_backend();
@@ -464,5 +462,5 @@ async fn rows_written_before_versions_were_kept_still_read(db: TestDb) {
             .as_object()
             .expect("object")
     );
-    server.stop().await;
+    server.stop().await.expect("graceful stop");
 }

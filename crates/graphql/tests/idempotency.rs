@@ -4,18 +4,15 @@
 use std::time::Duration;
 
 use promohub_domain::entity::idempotency_key;
-use promohub_domain::providers::ProviderConfig;
-use promohub_domain::{Provider, ServiceConfig};
-use promohub_graphql::Config;
 use promohub_graphql::http::{HttpConfig, Tokens};
 use promohub_sandbox::{Provider as Emulated, RunningSandbox, SandboxConfig};
 use promohub_test_support::TestDb;
 use promohub_test_support::on_both_databases;
+use promohub_test_support::server::{InProcessServer, WRITER, server_config};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-const WRITER: &str = "writer-token-0001";
 const OTHER_WRITER: &str = "writer-token-0002";
 
 const CREATE: &str = "mutation Create($input: CreatePromoCodeInput!) {
@@ -26,60 +23,13 @@ fn input(code: &str) -> Value {
                        "providers": ["WHOP", "FLEX"] } })
 }
 
-/// One `promohub` server in this process on `db_url`, writing to `sandbox`.
-struct Server {
-    base: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn serve(db_url: &str, sandbox: &RunningSandbox, http: HttpConfig) -> Server {
-    let providers = [
-        (Provider::Flex, Emulated::Flex),
-        (Provider::Fynn, Emulated::Fynn),
-        (Provider::Whop, Emulated::Whop),
-    ]
-    .into_iter()
-    .map(|(p, e)| (p, ProviderConfig::new(sandbox.base_url(e), sandbox.key(e))))
-    .collect();
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        database_url: db_url.to_string(),
-        tokens: Some(
-            Tokens::parse(&format!("write:{WRITER},write:{OTHER_WRITER}")).expect("tokens"),
-        ),
-        demo: false,
-        providers,
-        service: ServiceConfig {
-            retry_base: Duration::from_millis(20),
-            poll_interval: Duration::from_millis(20),
-            sync_interval: None,
-            ..ServiceConfig::default()
-        },
-        cors_origins: Vec::new(),
-        http,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("port");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(promohub_graphql::serve(config, listener, async {
-        let _ = stopped.await;
-    }));
-    let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let up = http.get(format!("{base}/readyz")).send().await;
-        if up.is_ok_and(|r| r.status().as_u16() == 200) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "server did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Server { base, _stop: stop }
+/// One `promohub` server in this process on `db_url`, writing to `sandbox`, with two writers.
+async fn serve(db_url: &str, sandbox: &RunningSandbox, http: HttpConfig) -> InProcessServer {
+    let mut config = server_config(db_url, sandbox);
+    config.tokens =
+        Some(Tokens::parse(&format!("write:{WRITER},write:{OTHER_WRITER}")).expect("tokens"));
+    config.http = http;
+    InProcessServer::start(config).await
 }
 
 /// An answer as the client sees it: status, `Idempotent-Replayed`, the body's exact bytes.
@@ -169,7 +119,7 @@ async fn a_retried_create_makes_one_code_and_gets_the_first_answer(db: TestDb) {
         .expect("sandbox");
     let server = serve(&db.url, &sandbox, HttpConfig::default()).await;
     let first = post(
-        &server.base,
+        &server.base(),
         WRITER,
         Some("retry-1"),
         CREATE,
@@ -179,7 +129,7 @@ async fn a_retried_create_makes_one_code_and_gets_the_first_answer(db: TestDb) {
     ok_payload(&first);
     assert!(!first.replayed);
     let second = post(
-        &server.base,
+        &server.base(),
         WRITER,
         Some("retry-1"),
         CREATE,
@@ -189,7 +139,7 @@ async fn a_retried_create_makes_one_code_and_gets_the_first_answer(db: TestDb) {
     assert_eq!(second.status, first.status);
     assert_eq!(second.body, first.body, "the same bytes");
     assert!(second.replayed, "Idempotent-Replayed: true");
-    assert_eq!(count_codes(&server.base).await, 1);
+    assert_eq!(count_codes(&server.base()).await, 1);
     assert_eq!(
         provider_creates(&sandbox),
         (1, 1),
@@ -197,7 +147,7 @@ async fn a_retried_create_makes_one_code_and_gets_the_first_answer(db: TestDb) {
     );
     // Another token's key of the same name is another key: it runs (and finds the code taken).
     let other = post(
-        &server.base,
+        &server.base(),
         OTHER_WRITER,
         Some("retry-1"),
         CREATE,
@@ -212,7 +162,7 @@ async fn a_retried_create_makes_one_code_and_gets_the_first_answer(db: TestDb) {
     // A query with a key just runs, every time.
     let query = "{ promoCodes(first: 5) { totalCount } }";
     for _ in 0..2 {
-        let read = post(&server.base, WRITER, Some("retry-1"), query, json!({})).await;
+        let read = post(&server.base(), WRITER, Some("retry-1"), query, json!({})).await;
         assert_eq!(read.status, 200);
         assert!(!read.replayed);
         assert_eq!(read.json()["data"]["promoCodes"]["totalCount"], 1);
@@ -224,15 +174,15 @@ async fn the_same_key_with_another_request_is_refused(db: TestDb) {
         .await
         .expect("sandbox");
     let server = serve(&db.url, &sandbox, HttpConfig::default()).await;
-    ok_payload(&post(&server.base, WRITER, Some("k-2"), CREATE, input("FIRST2")).await);
-    let other = post(&server.base, WRITER, Some("k-2"), CREATE, input("OTHER2")).await;
+    ok_payload(&post(&server.base(), WRITER, Some("k-2"), CREATE, input("FIRST2")).await);
+    let other = post(&server.base(), WRITER, Some("k-2"), CREATE, input("OTHER2")).await;
     assert_eq!(other.status, 422, "{:?}", other.json());
     assert_eq!(
         other.json()["errors"][0]["extensions"]["code"],
         "IDEMPOTENCY_KEY_REUSED"
     );
     assert_eq!(other.json().get("data"), None);
-    assert_eq!(count_codes(&server.base).await, 1, "OTHER2 was not made");
+    assert_eq!(count_codes(&server.base()).await, 1, "OTHER2 was not made");
     assert_eq!(provider_creates(&sandbox), (1, 1));
 }
 
@@ -244,11 +194,7 @@ async fn requests_at_once_with_one_key_make_one_code_on_two_servers(db: TestDb) 
     let b = serve(&db.url, &sandbox, HttpConfig::default()).await;
     // Six at once, three on each server: one runs, five wait for its answer.
     let requests = (0..6).map(|i| {
-        let base = if i % 2 == 0 {
-            a.base.clone()
-        } else {
-            b.base.clone()
-        };
+        let base = if i % 2 == 0 { a.base() } else { b.base() };
         async move { post(&base, WRITER, Some("at-once-3"), CREATE, input("ATONCE3")).await }
     });
     let answers = futures::future::join_all(requests).await;
@@ -259,7 +205,7 @@ async fn requests_at_once_with_one_key_make_one_code_on_two_servers(db: TestDb) 
         assert_eq!(answer.body, first.body, "every answer is the one answer");
     }
     assert_eq!(answers.iter().filter(|a| !a.replayed).count(), 1, "one ran");
-    assert_eq!(count_codes(&a.base).await, 1);
+    assert_eq!(count_codes(&a.base()).await, 1);
     assert_eq!(provider_creates(&sandbox), (1, 1));
 }
 
@@ -268,7 +214,7 @@ async fn a_key_older_than_a_day_runs_again(db: TestDb) {
         .await
         .expect("sandbox");
     let server = serve(&db.url, &sandbox, HttpConfig::default()).await;
-    ok_payload(&post(&server.base, WRITER, Some("old-4"), CREATE, input("OLD4")).await);
+    ok_payload(&post(&server.base(), WRITER, Some("old-4"), CREATE, input("OLD4")).await);
     let db_conn = promohub_domain::store::connect(&db.url).await.expect("db");
     let day_ago = chrono::Utc::now() - chrono::Duration::hours(25);
     let moved = idempotency_key::Entity::update_many()
@@ -278,7 +224,7 @@ async fn a_key_older_than_a_day_runs_again(db: TestDb) {
         .await
         .expect("age the key");
     assert_eq!(moved.rows_affected, 1);
-    let again = post(&server.base, WRITER, Some("old-4"), CREATE, input("OLD4")).await;
+    let again = post(&server.base(), WRITER, Some("old-4"), CREATE, input("OLD4")).await;
     assert!(!again.replayed, "ran again: {:?}", again.json());
     assert_eq!(
         again.json()["data"]["createPromoCode"]["userErrors"][0]["code"],
@@ -286,7 +232,7 @@ async fn a_key_older_than_a_day_runs_again(db: TestDb) {
         "it ran, and the code exists"
     );
     // The fresh answer is the one kept now.
-    let third = post(&server.base, WRITER, Some("old-4"), CREATE, input("OLD4")).await;
+    let third = post(&server.base(), WRITER, Some("old-4"), CREATE, input("OLD4")).await;
     assert!(third.replayed);
     assert_eq!(third.body, again.body);
     let rows = idempotency_key::Entity::find()
@@ -303,7 +249,7 @@ async fn a_bad_key_is_refused_and_nothing_runs(db: TestDb) {
     let server = serve(&db.url, &sandbox, HttpConfig::default()).await;
     let long = "k".repeat(256);
     for key in ["has space", long.as_str(), "tab\there"] {
-        let answer = post(&server.base, WRITER, Some(key), CREATE, input("BAD5")).await;
+        let answer = post(&server.base(), WRITER, Some(key), CREATE, input("BAD5")).await;
         assert_eq!(answer.status, 400, "{key:?}: {:?}", answer.json());
         assert_eq!(
             answer.json()["errors"][0]["extensions"]["code"],
@@ -311,7 +257,7 @@ async fn a_bad_key_is_refused_and_nothing_runs(db: TestDb) {
         );
     }
     let answer = reqwest::Client::new()
-        .post(format!("{}/graphql", server.base))
+        .post(format!("{}/graphql", server.base()))
         .bearer_auth(WRITER)
         .header("Idempotency-Key", "")
         .json(&json!({ "query": CREATE, "variables": input("BAD5") }))
@@ -319,11 +265,11 @@ async fn a_bad_key_is_refused_and_nothing_runs(db: TestDb) {
         .await
         .expect("request");
     assert_eq!(answer.status().as_u16(), 400);
-    assert_eq!(count_codes(&server.base).await, 0);
+    assert_eq!(count_codes(&server.base()).await, 0);
     assert_eq!(provider_creates(&sandbox), (0, 0));
     ok_payload(
         &post(
-            &server.base,
+            &server.base(),
             WRITER,
             Some(&"k".repeat(255)),
             CREATE,
@@ -353,7 +299,7 @@ async fn a_repeat_waits_for_the_first_and_a_dead_one_is_taken_over(db: TestDb) {
             .expect("claim");
     assert!(claimed.is_some());
     let waited = post(
-        &server.base,
+        &server.base(),
         WRITER,
         Some("dead-6"),
         CREATE,
@@ -365,7 +311,7 @@ async fn a_repeat_waits_for_the_first_and_a_dead_one_is_taken_over(db: TestDb) {
         waited.json()["errors"][0]["extensions"]["code"],
         "IDEMPOTENCY_KEY_IN_PROGRESS"
     );
-    assert_eq!(count_codes(&server.base).await, 0, "nothing ran");
+    assert_eq!(count_codes(&server.base()).await, 0, "nothing ran");
     // Past the request timeout and the margin, the key is taken over and the request runs.
     let long_ago = chrono::Utc::now() - chrono::Duration::hours(1);
     idempotency_key::Entity::update_many()
@@ -375,7 +321,7 @@ async fn a_repeat_waits_for_the_first_and_a_dead_one_is_taken_over(db: TestDb) {
         .await
         .expect("age the claim");
     let taken = post(
-        &server.base,
+        &server.base(),
         WRITER,
         Some("dead-6"),
         CREATE,
@@ -384,7 +330,7 @@ async fn a_repeat_waits_for_the_first_and_a_dead_one_is_taken_over(db: TestDb) {
     .await;
     ok_payload(&taken);
     assert!(!taken.replayed);
-    let replay = post(&server.base, WRITER, Some("dead-6"), CREATE, variables).await;
+    let replay = post(&server.base(), WRITER, Some("dead-6"), CREATE, variables).await;
     assert!(replay.replayed);
     assert_eq!(replay.body, taken.body);
     assert_eq!(provider_creates(&sandbox), (1, 1));

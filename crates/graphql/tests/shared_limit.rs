@@ -2,10 +2,12 @@
 //! provider: bursting 300 creates together at Whop, no window of the limit's period sees more
 //! than the limit arrive at the sandbox, and the burst runs at >= 90% of it.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use promohub_sandbox::{Provider, RunningSandbox, SandboxConfig};
+use promohub_test_support::server;
+use promohub_test_support::{KillOnDrop, free_port, promohub_command};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "shared-limit-write-token";
@@ -17,67 +19,23 @@ const REQUESTS: usize = 150;
 const PERIOD: Duration = Duration::from_secs(5);
 const PER_PROCESS: usize = 150;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A `promohub serve` on `database_url`, with Whop at the sandbox and limited to [`LIMIT`];
 /// its base URL once it is ready.
-async fn serve(database_url: &str, sandbox: &RunningSandbox) -> (Running, String) {
+async fn serve(database_url: &str, sandbox: &RunningSandbox) -> (KillOnDrop, String) {
     let port = free_port();
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = Running(
-        Command::new(env!("CARGO_BIN_EXE_promohub"))
-            .arg("serve")
-            .current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("PROMOHUB_LISTEN", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", database_url)
-            .env("PROMOHUB_API_TOKENS", format!("write:{TOKEN}"))
-            .env("WHOP_API_URL", sandbox.base_url(Provider::Whop))
-            .env("WHOP_API_KEY", sandbox.key(Provider::Whop))
-            .env("PROMOHUB_WHOP_RATE_LIMIT", LIMIT)
-            // No periodic pull: only the burst reaches Whop.
-            .env("PROMOHUB_SYNC_INTERVAL_SECS", "0")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("promohub starts"),
-    );
+    let mut command = promohub_command(env!("CARGO_BIN_EXE_promohub"), dir.path());
+    server::use_sandbox(&mut command, sandbox, &[Provider::Whop])
+        .arg("serve")
+        .env("PROMOHUB_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", database_url)
+        .env("PROMOHUB_API_TOKENS", format!("write:{TOKEN}"))
+        .env("PROMOHUB_WHOP_RATE_LIMIT", LIMIT)
+        // No periodic pull (promohub_command's default): only the burst reaches Whop.
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status() == 200
-        {
-            return (child, base);
-        }
-        assert!(
-            child.0.try_wait().expect("status").is_none(),
-            "promohub exited early"
-        );
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "promohub never became ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    (server::spawn_ready(&mut command, &base).await, base)
 }
 
 async fn create(http: reqwest::Client, base: String, code: String) -> Value {

@@ -7,11 +7,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::SinkExt;
-use promohub_domain::providers::ProviderConfig;
-use promohub_domain::{Provider, ServiceConfig};
-use promohub_graphql::Config;
-use promohub_graphql::http::{HttpConfig, Tokens};
-use promohub_sandbox::{Provider as Emulated, RunningSandbox, SandboxConfig};
+use promohub_graphql::http::HttpConfig;
+use promohub_test_support::server::{self, READER, TestServer, WRITER};
 use promohub_test_support::{TestDb, on_both_databases};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -19,99 +16,26 @@ use ws_client::{Client, WAIT};
 
 mod ws_client;
 
-const WRITER: &str = "writer-token-0001";
-const READER: &str = "reader-token-0001";
-
 on_both_databases!(
     changes_arrive_in_order_over_a_websocket,
     a_filter_by_id_receives_only_that_codes_events,
     a_bulk_jobs_progress_arrives_until_it_is_done,
 );
 
-struct Server {
-    addr: SocketAddr,
-    _sandbox: RunningSandbox,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    _db: TestDb,
+/// A server whose event bus is listening (on PostgreSQL: its LISTEN connection is up).
+async fn start(db: TestDb, http: HttpConfig) -> TestServer {
+    let server = TestServer::start_with(db, |config| config.http = http).await;
+    wait_for_metric(server.addr, "promohub_events_listening", 1).await;
+    server
 }
 
-async fn start(db: TestDb, http: HttpConfig) -> Server {
-    let sandbox = RunningSandbox::start(SandboxConfig::default())
-        .await
-        .expect("sandbox");
-    let providers = [(Provider::Whop, Emulated::Whop)]
-        .into_iter()
-        .map(|(p, e)| (p, ProviderConfig::new(sandbox.base_url(e), sandbox.key(e))))
-        .collect();
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        database_url: db.url.clone(),
-        tokens: Some(Tokens::parse(&format!("write:{WRITER},read:{READER}")).expect("tokens")),
-        demo: false,
-        providers,
-        service: ServiceConfig {
-            sync_interval: None,
-            ..ServiceConfig::default()
-        },
-        cors_origins: Vec::new(),
-        http,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("port");
-    let addr = listener.local_addr().expect("address");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(promohub_graphql::serve(config, listener, async {
-        let _ = stopped.await;
-    }));
-    wait_for_metric(addr, "promohub_events_listening", 1).await;
-    Server {
-        addr,
-        _sandbox: sandbox,
-        _stop: stop,
-        _db: db,
-    }
-}
-
-/// Polls `/metrics` until gauge `name` reads `value` (the server is up, a subscription is
-/// registered on the bus, LISTEN is up).
 async fn wait_for_metric(addr: SocketAddr, name: &str, value: u64) {
-    let http = reqwest::Client::new();
-    let end = tokio::time::Instant::now() + WAIT;
-    loop {
-        let seen = match http.get(format!("http://{addr}/metrics")).send().await {
-            Ok(response) => response.text().await.ok().and_then(|text| {
-                text.lines()
-                    .find_map(|l| l.strip_prefix(&format!("{name} ")))
-                    .and_then(|n| n.trim().parse::<u64>().ok())
-            }),
-            Err(_) => None,
-        };
-        if seen == Some(value) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < end,
-            "{name} never read {value} (last {seen:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    server::wait_for_metric(addr, name, value, WAIT).await;
 }
 
 /// A GraphQL mutation over HTTP with the write token; the data.
 async fn write(addr: SocketAddr, query: &str, variables: Value) -> Value {
-    let body: Value = reqwest::Client::new()
-        .post(format!("http://{addr}/graphql"))
-        .bearer_auth(WRITER)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
+    server::graphql_data(&format!("http://{addr}"), WRITER, query, variables).await
 }
 
 async fn create(addr: SocketAddr, code: &str) -> String {

@@ -3,10 +3,12 @@
 //! is killed, its subscribers are told they may have missed events and events flow again.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use promohub_sandbox::{Provider, RunningSandbox, SandboxConfig};
+use promohub_test_support::server;
+use promohub_test_support::{KillOnDrop, free_port, promohub_command};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use ws_client::Client;
@@ -15,82 +17,31 @@ mod ws_client;
 
 const TOKEN: &str = "replica-test-write-token";
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn replica(database_url: &str, sandbox: &RunningSandbox) -> (Running, SocketAddr) {
+/// A `promohub serve` on `database_url` writing to Whop at `sandbox`. Not yet ready: a test
+/// waits for its LISTEN connection.
+fn replica(database_url: &str, sandbox: &RunningSandbox) -> (KillOnDrop, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
         .parse()
         .expect("address");
-    let child = Command::new(env!("CARGO_BIN_EXE_promohub"))
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = promohub_command(env!("CARGO_BIN_EXE_promohub"), dir.path());
+    server::use_sandbox(&mut command, sandbox, &[Provider::Whop])
         .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PROMOHUB_LISTEN", addr.to_string())
         .env("DATABASE_URL", database_url)
         .env("PROMOHUB_API_TOKENS", format!("write:{TOKEN}"))
-        .env("PROMOHUB_SYNC_INTERVAL_SECS", "0")
-        .env("WHOP_API_URL", sandbox.base_url(Provider::Whop))
-        .env("WHOP_API_KEY", sandbox.key(Provider::Whop))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("promohub starts");
-    (Running(child), addr)
+        .stderr(Stdio::null());
+    (KillOnDrop(command.spawn().expect("promohub starts")), addr)
 }
 
 /// Polls `/metrics` of `addr` until `name` reads `value`.
 async fn wait_for_metric(addr: SocketAddr, name: &str, value: u64) {
-    let http = reqwest::Client::new();
-    let end = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let seen = match http.get(format!("http://{addr}/metrics")).send().await {
-            Ok(response) => response.text().await.ok().and_then(|text| {
-                text.lines()
-                    .find_map(|l| l.strip_prefix(&format!("{name} ")))
-                    .and_then(|n| n.trim().parse::<u64>().ok())
-            }),
-            Err(_) => None,
-        };
-        if seen == Some(value) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < end,
-            "{addr}: {name} never read {value} (last {seen:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    server::wait_for_metric(addr, name, value, Duration::from_secs(30)).await;
 }
 
 async fn write(addr: SocketAddr, query: &str, variables: Value) -> Value {
-    let body: Value = reqwest::Client::new()
-        .post(format!("http://{addr}/graphql"))
-        .bearer_auth(TOKEN)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
+    server::graphql_data(&format!("http://{addr}"), TOKEN, query, variables).await
 }
 
 async fn rename(addr: SocketAddr, id: &str, name: &str) {

@@ -1,6 +1,7 @@
 //! Test support for every crate's tests (a dev-dependency only: no shipped crate depends on
 //! it): databases for tests on SQLite and on a throwaway PostgreSQL cluster that the tests
-//! start themselves, and services wired to a sandbox.
+//! start themselves, services wired to a sandbox, the `promohub` binary as a process, and
+//! (feature `server`) a `promohub` server in the test's process.
 //!
 //! PostgreSQL: `PROMOHUB_TEST_POSTGRES_URL` (a server URL whose user may create databases) is
 //! used when set; otherwise the first `initdb` found (`PROMOHUB_PG_BIN`, Debian's
@@ -21,6 +22,12 @@ use promohub_domain::model::{CreatePromoCodeInput, DiscountInput, DiscountType, 
 use promohub_domain::providers::limiter::RateLimit;
 use promohub_domain::providers::{ProviderConfig, Providers};
 use promohub_domain::service::{PromoService, ServiceConfig};
+
+mod process;
+#[cfg(feature = "server")]
+pub mod server;
+
+pub use process::{KillOnDrop, free_port, promohub_command};
 
 /// A database for one test.
 pub struct TestDb {
@@ -390,36 +397,5 @@ pub fn percent_code(code: &str, percent_off: f64, providers: &[Provider]) -> Cre
         },
         providers: providers.to_vec(),
         ..CreatePromoCodeInput::default()
-    }
-}
-
-/// The `promohub` binary at `bin` as a test runs it: nothing from the environment but `PATH`,
-/// the working directory `dir` with a SQLite file in it, a port the server picks, quiet logs,
-/// no periodic pull, no standard input. A test adds the arguments and variables it is about
-/// (later `env` calls win).
-pub fn promohub_command(bin: &str, dir: &Path) -> Command {
-    let mut command = Command::new(bin);
-    command
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PROMOHUB_LISTEN", "127.0.0.1:0")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/promohub.db?mode=rwc", dir.display()),
-        )
-        .env("PROMOHUB_SYNC_INTERVAL_SECS", "0")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null());
-    command
-}
-
-/// A child process killed (and reaped) when the test lets go of it, pass or fail.
-pub struct KillOnDrop(pub std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
