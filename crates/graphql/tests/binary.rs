@@ -7,7 +7,7 @@ use std::time::Duration;
 use promohub_sandbox::{Provider, RunningSandbox, SandboxConfig};
 use promohub_test_support::server;
 use promohub_test_support::{KillOnDrop, TestDb, free_port, promohub_command};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const TOKEN: &str = "binary-test-write-token";
 
@@ -31,20 +31,16 @@ async fn run_binary(db: TestDb) {
     server::use_sandbox(&mut command, &sandbox, &Provider::ALL);
     let base = format!("http://127.0.0.1:{port}");
     let mut child = server::spawn_ready(&mut command, &base).await;
-    let http = reqwest::Client::new();
-    let body: Value = http
-        .post(format!("{base}/graphql"))
-        .bearer_auth(TOKEN)
-        .json(&json!({ "query": "mutation { createPromoCode(input: { code: \"BINARY1\", discount: { type: PERCENTAGE, percentOff: 5 }, providers: [WHOP] }) { promoCode { providers { state } } userErrors { code } } }" }))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let data = server::graphql_data(
+        &base,
+        TOKEN,
+        "mutation { createPromoCode(input: { code: \"BINARY1\", discount: { type: PERCENTAGE, percentOff: 5 }, providers: [WHOP] }) { promoCode { providers { state } } userErrors { code } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(
-        body["data"]["createPromoCode"]["promoCode"]["providers"][0]["state"], "SYNCED",
-        "{body}"
+        data["createPromoCode"]["promoCode"]["providers"][0]["state"], "SYNCED",
+        "{data}"
     );
 
     let pid = child.0.id().to_string();
@@ -198,16 +194,13 @@ async fn demo_mode_starts_when_asked_for_and_says_so() {
             assert!(tokio::time::Instant::now() < deadline, "{printed}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        let body: Value = reqwest::Client::new()
-            .post(format!("{base}/graphql"))
-            .bearer_auth(&token)
-            .json(&json!({ "query": "{ providers { provider configured } }" }))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json");
+        let body = server::graphql_body(
+            &base,
+            &token,
+            "{ providers { provider configured } }",
+            json!({}),
+        )
+        .await;
         assert_eq!(body["data"]["providers"][2]["configured"], true, "{body}");
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use promohub_sandbox::{Provider as Emulated, RunningSandbox, SandboxConfig};
-use promohub_test_support::server::{InProcessServer, READER, WRITER, server_config};
+use promohub_test_support::server::{self, InProcessServer, READER, WRITER, server_config};
 use promohub_test_support::{TestDb, on_both_databases};
 use serde_json::{Value, json};
 
@@ -18,16 +18,7 @@ const CANCEL: &str = "mutation C($id: ID!) { cancelBulkJob(id: $id) {
     bulkJob { id state } userErrors { field code message } } }";
 
 async fn post(base: &str, token: &str, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
-        .post(format!("{base}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json")
+    server::graphql_body(base, token, query, variables).await
 }
 
 fn input(count: i64, pattern: &str) -> Value {

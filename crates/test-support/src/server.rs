@@ -214,10 +214,9 @@ impl TestServer {
     }
 }
 
-/// POSTs a GraphQL request to the server at `base` with `token`; its `data`, which must come
-/// without errors.
-pub async fn graphql_data(base: &str, token: &str, query: &str, variables: Value) -> Value {
-    let body: Value = reqwest::Client::new()
+/// POSTs a GraphQL request to the server at `base` with `token`; the JSON body.
+pub async fn graphql_body(base: &str, token: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
         .post(format!("{base}/graphql"))
         .bearer_auth(token)
         .json(&json!({ "query": query, "variables": variables }))
@@ -226,7 +225,12 @@ pub async fn graphql_data(base: &str, token: &str, query: &str, variables: Value
         .expect("request")
         .json()
         .await
-        .expect("json");
+        .expect("json")
+}
+
+/// The same; its `data`, which must come without errors.
+pub async fn graphql_data(base: &str, token: &str, query: &str, variables: Value) -> Value {
+    let body = graphql_body(base, token, query, variables).await;
     assert!(body.get("errors").is_none(), "{body}");
     body["data"].clone()
 }
