@@ -131,6 +131,22 @@ pub struct ProviderSync {
     pub times_redeemed: i64,
 }
 
+impl ProviderSync {
+    /// A link not yet written: what a new code has on each of its providers.
+    pub fn pending(provider: Provider) -> Self {
+        Self {
+            provider,
+            external_id: None,
+            secondary_id: None,
+            state: SyncState::Pending,
+            last_error: None,
+            attempts: 0,
+            synced_at: None,
+            times_redeemed: 0,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct PromoCode {
     pub id: String,

@@ -6,7 +6,7 @@ use chrono::{Duration, SubsecRound, Utc};
 use promohub_domain::*;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, Redemption};
 use promohub_test_support::on_both_databases;
-use promohub_test_support::{Harness, TestDb};
+use promohub_test_support::{ACTOR, Harness, TestDb};
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -26,8 +26,6 @@ on_both_databases!(
     validation_gives_the_reason,
     every_accepted_change_is_audited,
 );
-
-const ACTOR: &str = "token:test";
 
 use promohub_test_support::percent_code as percent;
 
@@ -101,7 +99,7 @@ async fn flex_create_update_deactivate_archive(db: TestDb) {
         ..RestrictionsInput::default()
     });
     input.metadata = Some(json!({ "team": "growth" }));
-    let created = h.service.create(input, ACTOR).await.expect("created");
+    let created = h.create(input).await;
     assert!(synced(&created), "{:?}", created.providers);
     assert_eq!(created.version, 1);
     let link = created.provider(Provider::Flex).expect("on Flex");
@@ -179,7 +177,7 @@ async fn fynn_create_update_deactivate_archive(db: TestDb) {
     input.max_redemptions = Some(10);
     input.max_redemptions_per_customer = Some(1);
     input.expires_at = Some(expires);
-    let created = h.service.create(input, ACTOR).await.expect("created");
+    let created = h.create(input).await;
     assert!(synced(&created));
     let coupon_id = created
         .provider(Provider::Fynn)
@@ -254,7 +252,7 @@ async fn whop_create_update_deactivate_archive(db: TestDb) {
         ..RestrictionsInput::default()
     });
     input.metadata = Some(json!({ "campaign": "spring" }));
-    let created = h.service.create(input, ACTOR).await.expect("created");
+    let created = h.create(input).await;
     assert!(synced(&created));
     assert_eq!(
         sent(&h, Emulated::Whop, "create_promo_code"),
@@ -408,7 +406,7 @@ async fn fields_a_provider_cannot_change_are_immutable(db: TestDb) {
     let h = Harness::start(db).await;
     let mut input = percent("LOCKED", 10.0, &[Provider::Flex, Provider::Whop]);
     input.max_redemptions = Some(5);
-    let created = h.service.create(input, ACTOR).await.expect("created");
+    let created = h.create(input).await;
     h.sandbox.state().clear_journal();
     let error = h
         .service
@@ -511,10 +509,8 @@ async fn unconfigured_providers_are_refused(db: TestDb) {
 
 async fn codes_are_unique_ignoring_case(db: TestDb) {
     let h = Harness::start(db).await;
-    h.service
-        .create(percent("Spring-Sale", 10.0, &[Provider::Whop]), ACTOR)
-        .await
-        .expect("first");
+    h.create(percent("Spring-Sale", 10.0, &[Provider::Whop]))
+        .await;
     let calls = h.sandbox.state().journal().len();
     let error = h
         .service
@@ -594,10 +590,8 @@ async fn a_permanent_rejection_undoes_the_other_providers(db: TestDb) {
     );
     // The code is free: once Whop accepts, it can be created.
     let created = h
-        .service
-        .create(percent("ALL_OR_NOTHING", 10.0, &[Provider::Whop]), ACTOR)
-        .await
-        .expect("created on retry");
+        .create(percent("ALL_OR_NOTHING", 10.0, &[Provider::Whop]))
+        .await;
     assert!(synced(&created));
 }
 
@@ -611,13 +605,8 @@ async fn a_transient_failure_stores_the_code_as_pending(db: TestDb) {
         apply: false,
     });
     let created = h
-        .service
-        .create(
-            percent("LATER", 10.0, &[Provider::Fynn, Provider::Whop]),
-            ACTOR,
-        )
-        .await
-        .expect("accepted although Fynn is down");
+        .create(percent("LATER", 10.0, &[Provider::Fynn, Provider::Whop]))
+        .await;
     let fynn = created.provider(Provider::Fynn).expect("fynn link");
     assert_eq!(fynn.state, SyncState::Pending);
     assert_eq!(fynn.attempts, 1);
@@ -645,13 +634,8 @@ async fn a_transient_failure_stores_the_code_as_pending(db: TestDb) {
 async fn an_update_a_provider_rejects_changes_nothing(db: TestDb) {
     let h = Harness::start(db).await;
     let created = h
-        .service
-        .create(
-            percent("REDEEMED", 10.0, &[Provider::Whop, Provider::Fynn]),
-            ACTOR,
-        )
-        .await
-        .expect("created");
+        .create(percent("REDEEMED", 10.0, &[Provider::Whop, Provider::Fynn]))
+        .await;
     h.sandbox
         .state()
         .redeem(
@@ -710,11 +694,7 @@ async fn an_update_a_provider_rejects_changes_nothing(db: TestDb) {
 
 async fn concurrent_updates_have_one_winner(db: TestDb) {
     let h = Harness::start(db).await;
-    let created = h
-        .service
-        .create(percent("RACE", 10.0, &[Provider::Whop]), ACTOR)
-        .await
-        .expect("created");
+    let created = h.create(percent("RACE", 10.0, &[Provider::Whop])).await;
     let tasks: Vec<_> = (0..6)
         .map(|i| {
             let service = h.service.clone();
@@ -794,7 +774,7 @@ async fn lists_filter_sort_and_page(db: TestDb) {
     ] {
         let mut input = percent(code, 10.0, &[provider]);
         input.expires_at = expires;
-        h.service.create(input, ACTOR).await.expect("created");
+        h.create(input).await;
     }
     let archived = h
         .service
@@ -956,7 +936,7 @@ async fn validation_gives_the_reason(db: TestDb) {
         plan_ids: Some(vec!["plan_a".into()]),
         ..RestrictionsInput::default()
     });
-    let created = h.service.create(input, ACTOR).await.expect("created");
+    let created = h.create(input).await;
     let reason = |v: Validation| v.invalid.map(InvalidReason::as_str);
     let check = |code: &'static str, provider, plan: Option<&'static str>| {
         let service = h.service.clone();
@@ -983,7 +963,7 @@ async fn validation_gives_the_reason(db: TestDb) {
         customer_id: Some("fcus_alice".into()),
         ..RestrictionsInput::default()
     });
-    h.service.create(only_one, ACTOR).await.expect("created");
+    h.create(only_one).await;
     let for_customer = |customer: Option<&'static str>| {
         let service = h.service.clone();
         async move {
@@ -1001,7 +981,7 @@ async fn validation_gives_the_reason(db: TestDb) {
     // Used up, as the provider reports on the next sync.
     let mut twice = percent("TWICE-ONLY", 10.0, &[Provider::Whop]);
     twice.max_redemptions = Some(2);
-    h.service.create(twice, ACTOR).await.expect("created");
+    h.create(twice).await;
     assert_eq!(reason(check("TWICE-ONLY", None, None).await), None);
     for _ in 0..2 {
         h.sandbox

@@ -7,7 +7,7 @@ use std::time::Duration;
 use promohub_domain::*;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, Redemption};
 use promohub_test_support::on_both_databases;
-use promohub_test_support::{Harness, Options, TestDb, drain};
+use promohub_test_support::{ACTOR, Harness, Options, TestDb, drain};
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -25,7 +25,6 @@ on_both_databases!(
     drift_can_be_resolved_both_ways,
 );
 
-const ACTOR: &str = "token:test";
 const DRAIN: Duration = Duration::from_secs(20);
 
 /// A 10% code on these providers.
@@ -129,16 +128,11 @@ fn bodies(h: &Harness, provider: Emulated, operation: &str) -> Vec<Value> {
 async fn whop_limit_change_counts_redemptions_made_since_the_last_sync(db: TestDb) {
     let h = Harness::start(db).await;
     let created = h
-        .service
-        .create(
-            CreatePromoCodeInput {
-                max_redemptions: Some(10),
-                ..percent("TENUSES", &[Provider::Whop])
-            },
-            ACTOR,
-        )
-        .await
-        .expect("created");
+        .create(CreatePromoCodeInput {
+            max_redemptions: Some(10),
+            ..percent("TENUSES", &[Provider::Whop])
+        })
+        .await;
     // 4 redemptions on Whop that PromoHub has not synced.
     for _ in 0..4 {
         assert!(redeem(&h, Emulated::Whop, "TENUSES"));
@@ -265,11 +259,7 @@ async fn whop_lists_are_read_to_the_end(db: TestDb) {
             Some(1),
         )
     });
-    let created = h
-        .service
-        .create(percent("LANDED", &[Provider::Whop]), ACTOR)
-        .await
-        .expect("accepted");
+    let created = h.create(percent("LANDED", &[Provider::Whop])).await;
     assert_eq!(created.providers[0].state, SyncState::Pending);
     drain(&h.service, DRAIN).await;
     let after = reload(&h, &created.id).await;
@@ -286,11 +276,7 @@ async fn whop_lists_are_read_to_the_end(db: TestDb) {
 
 async fn fynn_updates_keep_what_fynn_holds(db: TestDb) {
     let h = Harness::start(db).await;
-    let created = h
-        .service
-        .create(percent("KEEPIT", &[Provider::Fynn]), ACTOR)
-        .await
-        .expect("created");
+    let created = h.create(percent("KEEPIT", &[Provider::Fynn])).await;
     let id = external_id(&created, Provider::Fynn);
     // Set in Fynn's dashboard: a plan restriction, and a field PromoHub has never heard of.
     let mut held = fynn_detail(&h, &id).await;
@@ -339,16 +325,11 @@ async fn fynn_updates_keep_what_fynn_holds(db: TestDb) {
 
 async fn fynn_sync_and_import_read_the_detail(db: TestDb) {
     let h = Harness::start(db).await;
-    h.service
-        .create(
-            CreatePromoCodeInput {
-                max_redemptions_per_customer: Some(2),
-                ..percent("PERCUSTOMER", &[Provider::Fynn])
-            },
-            ACTOR,
-        )
-        .await
-        .expect("created");
+    h.create(CreatePromoCodeInput {
+        max_redemptions_per_customer: Some(2),
+        ..percent("PERCUSTOMER", &[Provider::Fynn])
+    })
+    .await;
     fynn_direct(
         &h,
         json!({ "code": "FROMFYNN", "name": "From Fynn", "type": "percentage", "percentage": 15,
@@ -381,11 +362,7 @@ async fn fynn_create_answered_200_is_a_success(db: TestDb) {
         FaultKind::SuccessStatus { status: 200 },
         Some(1),
     ));
-    let created = h
-        .service
-        .create(percent("OK200", &[Provider::Fynn]), ACTOR)
-        .await
-        .expect("a 200 is a created coupon");
+    let created = h.create(percent("OK200", &[Provider::Fynn])).await;
     assert_eq!(created.providers[0].state, SyncState::Synced);
     let statuses: Vec<_> = h
         .sandbox
@@ -447,11 +424,7 @@ async fn fynn_unreadable_coupon_is_skipped_and_named(db: TestDb) {
 async fn fynn_redeemed_coupons_are_never_reported_retired(db: TestDb) {
     let h = Harness::start(db).await;
     // Archive: a redeemed Fynn coupon cannot be changed, so archiving says so, changes nothing.
-    let code = h
-        .service
-        .create(percent("REDEEMED", &[Provider::Fynn]), ACTOR)
-        .await
-        .expect("created");
+    let code = h.create(percent("REDEEMED", &[Provider::Fynn])).await;
     assert!(redeem(&h, Emulated::Fynn, "REDEEMED"));
     let err = h
         .service
@@ -534,11 +507,7 @@ async fn failures_are_classified_by_status_first(db: TestDb) {
         },
         Some(1),
     ));
-    let created = h
-        .service
-        .create(percent("HTML502", &[Provider::Fynn]), ACTOR)
-        .await
-        .expect("a 502 is passing");
+    let created = h.create(percent("HTML502", &[Provider::Fynn])).await;
     assert_eq!(created.providers[0].state, SyncState::Pending);
     drain(&h.service, DRAIN).await;
     assert_eq!(
@@ -582,11 +551,7 @@ async fn retry_after_is_parsed_and_capped(db: TestDb) {
             Some(1),
         ));
         let before = chrono::Utc::now();
-        let created = h
-            .service
-            .create(percent(code, &[Provider::Whop]), ACTOR)
-            .await
-            .expect("a 429 is passing");
+        let created = h.create(percent(code, &[Provider::Whop])).await;
         assert_eq!(created.providers[0].state, SyncState::Pending);
         let wait = (next_attempt_at(&h, &created.id).await - before).num_seconds();
         assert!(
@@ -599,13 +564,8 @@ async fn retry_after_is_parsed_and_capped(db: TestDb) {
 async fn sync_refreshes_provider_status(db: TestDb) {
     let h = Harness::start(db).await;
     let code = h
-        .service
-        .create(
-            percent("SWITCHED", &[Provider::Whop, Provider::Fynn]),
-            ACTOR,
-        )
-        .await
-        .expect("created");
+        .create(percent("SWITCHED", &[Provider::Whop, Provider::Fynn]))
+        .await;
     let whop_id = external_id(&code, Provider::Whop);
     let off: promohub_clients::whop::types::UpdatePromoCode =
         serde_json::from_value(json!({ "status": "inactive" })).expect("body");
@@ -685,16 +645,11 @@ async fn sync_refreshes_provider_status(db: TestDb) {
 async fn drift_can_be_resolved_both_ways(db: TestDb) {
     let h = Harness::start_with(db, Options::fast_retries()).await;
     let code = h
-        .service
-        .create(
-            CreatePromoCodeInput {
-                max_redemptions: Some(10),
-                ..percent("DRIFTY", &[Provider::Whop])
-            },
-            ACTOR,
-        )
-        .await
-        .expect("created");
+        .create(CreatePromoCodeInput {
+            max_redemptions: Some(10),
+            ..percent("DRIFTY", &[Provider::Whop])
+        })
+        .await;
     let whop_id = external_id(&code, Provider::Whop);
     let change = |body: Value| {
         let whop = whop_client(&h);

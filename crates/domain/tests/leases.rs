@@ -8,7 +8,7 @@ use chrono::Utc;
 use promohub_domain::entity::{promo_code, provider_link};
 use promohub_domain::*;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated};
-use promohub_test_support::{Harness, Options, TestDb, on_both_databases};
+use promohub_test_support::{ACTOR, Harness, Options, TestDb, on_both_databases, percent_code};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
 
@@ -18,8 +18,6 @@ on_both_databases!(
     an_undo_that_failed_is_retried_until_the_copy_is_retired,
     a_change_the_providers_took_but_that_cannot_be_stored_is_put_back,
 );
-
-const ACTOR: &str = "token:test";
 
 fn fault(provider: Emulated, operation: &str, kind: FaultKind, times: u32) -> FaultSpec {
     FaultSpec {
@@ -67,13 +65,8 @@ async fn a_change_slower_than_its_lease_keeps_the_code_and_lands(db: TestDb) {
     options.timeout = Duration::from_secs(10);
     let h = Harness::start_with(db, options).await;
     let code = h
-        .service
-        .create(
-            promohub_test_support::percent_code("SLOW_ONE", 10.0, &[Provider::Whop]),
-            ACTOR,
-        )
-        .await
-        .expect("created");
+        .create(percent_code("SLOW_ONE", 10.0, &[Provider::Whop]))
+        .await;
     // Whop answers the update 2 s late: more than three leases.
     h.sandbox.state().inject(fault(
         Emulated::Whop,
@@ -142,13 +135,8 @@ async fn a_holder_that_lost_its_lease_cannot_overwrite_the_next_holders_outcome(
     options.timeout = Duration::from_secs(10);
     let h = Harness::start_with(db, options).await;
     let code = h
-        .service
-        .create(
-            promohub_test_support::percent_code("FENCED", 10.0, &[Provider::Whop]),
-            ACTOR,
-        )
-        .await
-        .expect("created");
+        .create(percent_code("FENCED", 10.0, &[Provider::Whop]))
+        .await;
     // The update fails for now, so the worker retries it; the retry's answer comes late.
     h.sandbox.state().inject(fault(
         Emulated::Whop,
@@ -250,11 +238,7 @@ async fn an_undo_that_failed_is_retried_until_the_copy_is_retired(db: TestDb) {
     let error = h
         .service
         .create(
-            promohub_test_support::percent_code(
-                "LEFT_BEHIND",
-                10.0,
-                &[Provider::Fynn, Provider::Whop],
-            ),
+            percent_code("LEFT_BEHIND", 10.0, &[Provider::Fynn, Provider::Whop]),
             ACTOR,
         )
         .await
@@ -335,13 +319,8 @@ async fn a_change_the_providers_took_but_that_cannot_be_stored_is_put_back(db: T
     options.config.lease = Duration::from_millis(800);
     let h = Harness::start_with(db, options).await;
     let code = h
-        .service
-        .create(
-            promohub_test_support::percent_code("UNSTORED", 10.0, &[Provider::Whop]),
-            ACTOR,
-        )
-        .await
-        .expect("created");
+        .create(percent_code("UNSTORED", 10.0, &[Provider::Whop]))
+        .await;
     refuse_new_versions(&h, true).await;
     let error = h
         .service

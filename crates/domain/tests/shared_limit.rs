@@ -13,23 +13,6 @@ use promohub_test_support::{Harness, Options, TestDb};
 
 on_both_databases!(a_wait_past_the_bound_is_refused_as_transient_and_not_sent);
 
-const ACTOR: &str = "token:test";
-
-/// The most arrivals within any window of `period` (the provider's sliding-window count).
-fn busiest(times: &[chrono::DateTime<chrono::Utc>], period: Duration) -> usize {
-    let window = chrono::Duration::from_std(period).expect("period");
-    times
-        .iter()
-        .map(|start| {
-            times
-                .iter()
-                .filter(|t| **t >= *start && **t - *start < window)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
-}
-
 async fn a_wait_past_the_bound_is_refused_as_transient_and_not_sent(db: TestDb) {
     let mut options = Options::default();
     // The service bounds a wait by half its lease: 1 s here.
@@ -95,23 +78,15 @@ async fn two_services_on_one_postgres_share_one_limit() {
         requests: 100,
         per: Duration::from_secs(5),
     };
-    let h = Harness::start_with(
-        db,
-        Options {
-            whop_limit: Some(limit),
-            ..Options::default()
-        },
-    )
-    .await;
+    let h = Harness::start_with(db, Options::whop_limited(limit)).await;
     let other = h.another_process().await;
     let created = h
-        .service
-        .create(
-            promohub_test_support::percent_code("SHARED", 10.0, &[Provider::Whop]),
-            ACTOR,
-        )
-        .await
-        .expect("created");
+        .create(promohub_test_support::percent_code(
+            "SHARED",
+            10.0,
+            &[Provider::Whop],
+        ))
+        .await;
     h.sandbox.state().clear_journal();
     let link = &created.providers[0];
     let pushes = [&h.service, &other].map(|service| {
@@ -125,15 +100,9 @@ async fn two_services_on_one_postgres_share_one_limit() {
         a.iter().chain(&b).all(Result::is_ok),
         "every call passed the limit"
     );
-    let times: Vec<_> = h
-        .sandbox
-        .state()
-        .journal_of(Emulated::Whop)
-        .into_iter()
-        .map(|e| e.at)
-        .collect();
+    let times: Vec<_> = promohub_test_support::arrivals(&h.sandbox, Emulated::Whop);
     assert_eq!(times.len(), 120);
-    let most = busiest(&times, limit.per);
+    let most = promohub_test_support::busiest(&times, limit.per);
     assert!(most <= 100, "{most} calls arrived within {:?}", limit.per);
     let span = (*times.last().expect("calls") - times[0])
         .to_std()

@@ -9,7 +9,7 @@ use promohub_domain::providers::limiter::RateLimit;
 use promohub_domain::*;
 use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, Redemption};
 use promohub_test_support::on_both_databases;
-use promohub_test_support::{Harness, Options, TestDb, drain};
+use promohub_test_support::{ACTOR, Harness, Options, TestDb, drain};
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -25,7 +25,6 @@ on_both_databases!(
     the_rate_limiter_holds_a_burst_to_the_configured_rate,
 );
 
-const ACTOR: &str = "token:test";
 const DRAIN: Duration = Duration::from_secs(20);
 
 /// A 10% code on these providers.
@@ -134,11 +133,7 @@ async fn every_transient_fault_ends_synced_with_one_copy(db: TestDb) {
         h.sandbox
             .state()
             .inject(fault(emulated, operation, kind, Some(times), false));
-        let created = h
-            .service
-            .create(percent(code, &[provider]), ACTOR)
-            .await
-            .expect("accepted despite the fault");
+        let created = h.create(percent(code, &[provider])).await;
         assert_eq!(created.providers[0].state, SyncState::Pending, "{code}");
         drain(&h.service, DRAIN).await;
         let sync = state_of(&h, &created.id, provider).await;
@@ -183,11 +178,7 @@ async fn every_transient_fault_ends_synced_with_one_copy(db: TestDb) {
         Some(1),
         false,
     ));
-    let created = h
-        .service
-        .create(percent("THROTTLED", &[Provider::Whop]), ACTOR)
-        .await
-        .expect("accepted");
+    let created = h.create(percent("THROTTLED", &[Provider::Whop])).await;
     drain(&h.service, DRAIN).await;
     let attempts: Vec<_> = h
         .sandbox
@@ -237,11 +228,7 @@ async fn a_timeout_that_landed_is_adopted_not_duplicated(db: TestDb) {
             Some(1),
             true,
         ));
-        let created = h
-            .service
-            .create(percent(code, &[provider]), ACTOR)
-            .await
-            .expect("accepted");
+        let created = h.create(percent(code, &[provider])).await;
         let sync = &created.providers[0];
         assert_eq!(sync.state, SyncState::Pending);
         assert!(
@@ -274,11 +261,7 @@ async fn a_timeout_that_landed_is_adopted_not_duplicated(db: TestDb) {
         Some(1),
         true,
     ));
-    let created = h
-        .service
-        .create(percent("DROPPED_AFTER", &[Provider::Whop]), ACTOR)
-        .await
-        .expect("accepted");
+    let created = h.create(percent("DROPPED_AFTER", &[Provider::Whop])).await;
     drain(&h.service, DRAIN).await;
     assert_eq!(
         state_of(&h, &created.id, Provider::Whop).await.state,
@@ -297,11 +280,7 @@ async fn flex_orphan_coupons_are_reused(db: TestDb) {
         Some(1),
         true,
     ));
-    let created = h
-        .service
-        .create(percent("ORPHAN", &[Provider::Flex]), ACTOR)
-        .await
-        .expect("accepted");
+    let created = h.create(percent("ORPHAN", &[Provider::Flex])).await;
     assert_eq!(created.providers[0].state, SyncState::Pending);
     drain(&h.service, DRAIN).await;
     let sync = state_of(&h, &created.id, Provider::Flex).await;
@@ -338,11 +317,7 @@ async fn permanent_failures_and_exhausted_retries_end_failed(db: TestDb) {
         Some(1),
         false,
     ));
-    let refused = h
-        .service
-        .create(percent("REFUSED_LATER", &[Provider::Whop]), ACTOR)
-        .await
-        .expect("accepted");
+    let refused = h.create(percent("REFUSED_LATER", &[Provider::Whop])).await;
     drain(&h.service, DRAIN).await;
     let sync = state_of(&h, &refused.id, Provider::Whop).await;
     assert_eq!(sync.state, SyncState::Failed);
@@ -356,11 +331,7 @@ async fn permanent_failures_and_exhausted_retries_end_failed(db: TestDb) {
         None,
         false,
     ));
-    let stuck = h
-        .service
-        .create(percent("NEVER", &[Provider::Fynn]), ACTOR)
-        .await
-        .expect("accepted");
+    let stuck = h.create(percent("NEVER", &[Provider::Fynn])).await;
     drain(&h.service, DRAIN).await;
     let sync = state_of(&h, &stuck.id, Provider::Fynn).await;
     assert_eq!(sync.state, SyncState::Failed);
@@ -394,11 +365,7 @@ async fn permanent_failures_and_exhausted_retries_end_failed(db: TestDb) {
 
 async fn retries_converge_to_the_latest_state(db: TestDb) {
     let h = Harness::start_with(db, Options::fast_retries()).await;
-    let created = h
-        .service
-        .create(percent("MOVING", &[Provider::Whop]), ACTOR)
-        .await
-        .expect("created");
+    let created = h.create(percent("MOVING", &[Provider::Whop])).await;
     h.sandbox.state().inject(fault(
         Emulated::Whop,
         "update_promo_code",
@@ -450,10 +417,8 @@ async fn a_restart_finishes_pending_writes(db: TestDb) {
     let mut ids = Vec::new();
     for i in 0..4 {
         let created = h
-            .service
-            .create(percent(&format!("RESTART{i}"), &[Provider::Fynn]), ACTOR)
-            .await
-            .expect("accepted");
+            .create(percent(&format!("RESTART{i}"), &[Provider::Fynn]))
+            .await;
         ids.push(created.id);
     }
     assert_eq!(h.service.pending_writes().await.expect("count"), 4);
@@ -553,10 +518,8 @@ async fn two_workers_never_send_a_write_twice(db: TestDb) {
         false,
     ));
     for i in 0..20 {
-        h.service
-            .create(percent(&format!("BOTH{i:02}"), &[Provider::Whop]), ACTOR)
-            .await
-            .expect("accepted");
+        h.create(percent(&format!("BOTH{i:02}"), &[Provider::Whop]))
+            .await;
     }
     assert_eq!(h.service.pending_writes().await.expect("count"), 20);
     let first = h.another_process().await;
@@ -575,11 +538,7 @@ async fn two_workers_never_send_a_write_twice(db: TestDb) {
 
 async fn sync_imports_refreshes_and_reports_drift(db: TestDb) {
     let h = Harness::start(db).await;
-    let ours = h
-        .service
-        .create(percent("OURS", &[Provider::Whop]), ACTOR)
-        .await
-        .expect("created");
+    let ours = h.create(percent("OURS", &[Provider::Whop])).await;
     // A code made on Whop's dashboard, not through PromoHub.
     let whop = promohub_clients::ClientSettings::new(
         h.sandbox.base_url(Emulated::Whop),
@@ -674,19 +633,8 @@ async fn the_rate_limiter_holds_a_burst_to_the_configured_rate(db: TestDb) {
         requests: 100,
         per: Duration::from_secs(1),
     };
-    let h = Harness::start_with(
-        db,
-        Options {
-            whop_limit: Some(limit),
-            ..Options::default()
-        },
-    )
-    .await;
-    let created = h
-        .service
-        .create(percent("BURST", &[Provider::Whop]), ACTOR)
-        .await
-        .expect("created");
+    let h = Harness::start_with(db, Options::whop_limited(limit)).await;
+    let created = h.create(percent("BURST", &[Provider::Whop])).await;
     h.sandbox.state().clear_journal();
     let adapter = h.service.providers().get(Provider::Whop).expect("whop");
     let link = &created.providers[0];
@@ -698,27 +646,11 @@ async fn the_rate_limiter_holds_a_burst_to_the_configured_rate(db: TestDb) {
         results.iter().all(Result::is_ok),
         "no write ran into a 429 or error"
     );
-    let times: Vec<_> = h
-        .sandbox
-        .state()
-        .journal_of(Emulated::Whop)
-        .into_iter()
-        .map(|e| e.at)
-        .collect();
+    let times: Vec<_> = promohub_test_support::arrivals(&h.sandbox, Emulated::Whop);
     assert_eq!(times.len(), 300);
     // 300 at 100 a second: three windows, so at least two seconds.
     assert!(elapsed >= Duration::from_millis(1_950), "took {elapsed:?}");
-    let window = chrono::Duration::seconds(1);
-    let busiest = times
-        .iter()
-        .map(|start| {
-            times
-                .iter()
-                .filter(|t| **t >= *start && **t - *start < window)
-                .count()
-        })
-        .max()
-        .unwrap_or(0);
+    let busiest = promohub_test_support::busiest(&times, Duration::from_secs(1));
     // A call holds its place from its permit until a window after it ends, and it arrives in
     // between: so no window sees more arrivals than the limit.
     assert!(

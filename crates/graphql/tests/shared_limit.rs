@@ -53,21 +53,6 @@ async fn create(http: reqwest::Client, base: String, code: String) -> Value {
         .expect("json")
 }
 
-/// The most arrivals within any window of `period` (the provider's sliding-window count).
-fn busiest(times: &[chrono::DateTime<chrono::Utc>], period: Duration) -> usize {
-    let window = chrono::Duration::from_std(period).expect("period");
-    times
-        .iter()
-        .map(|start| {
-            times
-                .iter()
-                .filter(|t| **t >= *start && **t - *start < window)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_bursting_300_creates_share_one_limit() {
     let Some(db) = promohub_test_support::postgres().await else {
@@ -122,7 +107,7 @@ async fn two_processes_bursting_300_creates_share_one_limit() {
         "the sandbox was never asked too fast"
     );
     let times: Vec<_> = journal.iter().map(|e| e.at).collect();
-    let most = busiest(&times, PERIOD);
+    let most = promohub_test_support::busiest(&times, PERIOD);
     let rate_from = |first: usize| {
         let span = (*times.last().expect("calls") - times[first])
             .to_std()

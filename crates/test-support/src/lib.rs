@@ -18,7 +18,9 @@ use std::time::Duration;
 use promohub_sandbox::{Provider as SandboxProvider, RunningSandbox, SandboxConfig};
 use sea_orm::{ConnectionTrait, Database};
 
-use promohub_domain::model::{CreatePromoCodeInput, DiscountInput, DiscountType, Provider};
+use promohub_domain::model::{
+    CreatePromoCodeInput, DiscountInput, DiscountType, PromoCode, Provider,
+};
 use promohub_domain::providers::limiter::RateLimit;
 use promohub_domain::providers::{ProviderConfig, Providers};
 use promohub_domain::service::{PromoService, ServiceConfig};
@@ -286,6 +288,14 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The defaults, with calls to Whop limited to `limit` on the client side.
+    pub fn whop_limited(limit: RateLimit) -> Self {
+        Self {
+            whop_limit: Some(limit),
+            ..Self::default()
+        }
+    }
+
     /// Retries in milliseconds instead of seconds, so tests of retries are quick.
     pub fn fast_retries() -> Self {
         let mut options = Self::default();
@@ -296,6 +306,9 @@ impl Options {
         options
     }
 }
+
+/// The actor of the changes a test makes through the service.
+pub const ACTOR: &str = "token:test";
 
 /// A service on `db` writing through to a fresh sandbox.
 pub struct Harness {
@@ -330,6 +343,15 @@ impl Harness {
         harness
     }
 
+    /// Creates `input` as [`ACTOR`]; the stored code. A refusal fails the test.
+    pub async fn create(&self, input: CreatePromoCodeInput) -> PromoCode {
+        let code = input.code.clone();
+        match self.service.create(input, ACTOR).await {
+            Ok(created) => created,
+            Err(e) => panic!("{code} was not created: {e:?}"),
+        }
+    }
+
     /// A second service on the same database and sandbox: another process, or this one after
     /// a restart.
     pub async fn another_process(&self) -> PromoService {
@@ -341,6 +363,35 @@ impl Harness {
             self.options.config.clone(),
         )
     }
+}
+
+/// When each request to `provider` reached `sandbox`, in order of arrival (its journal).
+pub fn arrivals(
+    sandbox: &RunningSandbox,
+    provider: SandboxProvider,
+) -> Vec<chrono::DateTime<chrono::Utc>> {
+    sandbox
+        .state()
+        .journal_of(provider)
+        .into_iter()
+        .map(|e| e.at)
+        .collect()
+}
+
+/// The most arrivals within any window of `period`: what a provider's sliding-window limit
+/// counts.
+pub fn busiest(times: &[chrono::DateTime<chrono::Utc>], period: Duration) -> usize {
+    let window = chrono::Duration::from_std(period).expect("period");
+    times
+        .iter()
+        .map(|start| {
+            times
+                .iter()
+                .filter(|t| **t >= *start && **t - *start < window)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Runs `service`'s worker passes until no write is pending, or panics at the deadline.

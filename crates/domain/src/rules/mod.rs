@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{ErrorCode, UserError};
 use crate::model::{
     CreatePromoCodeInput, Discount, Duration, PromoCode, PromoCodeStatus, Provider, ProviderSync,
-    Restrictions, SyncState, UpdatePromoCodeInput,
+    Restrictions, UpdatePromoCodeInput,
 };
 use crate::providers::Field;
 use inputs::{
@@ -60,16 +60,7 @@ impl NewPromoCode {
             providers: self
                 .providers
                 .iter()
-                .map(|&provider| ProviderSync {
-                    provider,
-                    external_id: None,
-                    secondary_id: None,
-                    state: SyncState::Pending,
-                    last_error: None,
-                    attempts: 0,
-                    synced_at: None,
-                    times_redeemed: 0,
-                })
+                .map(|&provider| ProviderSync::pending(provider))
                 .collect(),
             version: 0,
             created_at: now,

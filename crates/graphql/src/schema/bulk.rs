@@ -1,13 +1,12 @@
 //! Bulk generation in the API: `generatePromoCodes`, `bulkJob`, `cancelBulkJob`, over
 //! `promohub_domain::bulk`.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, SimpleObject};
 use promohub_domain as domain;
 use promohub_domain::bulk as dom;
-use serde_json::Value;
 
 use super::context::{actor, int, internal, query_error, service};
-use super::{DateTime, DiscountInput, DurationInput, Provider, RestrictionsInput, UserError};
+use super::{CodeTermsInput, DateTime, Provider, UserError};
 
 /// Where a bulk job is. QUEUED and RUNNING jobs go on (after a restart too); the others are
 /// finished.
@@ -75,14 +74,8 @@ pub struct GeneratePromoCodesInput {
     length: Option<i32>,
     /// Defaults to each code itself.
     name: Option<String>,
-    discount: DiscountInput,
-    /// Defaults to ONCE.
-    duration: Option<DurationInput>,
-    max_redemptions: Option<i32>,
-    max_redemptions_per_customer: Option<i32>,
-    expires_at: Option<DateTime>,
-    restrictions: Option<RestrictionsInput>,
-    metadata: Option<Json<Value>>,
+    #[graphql(flatten)]
+    terms: CodeTermsInput,
     /// The providers to create every code on; at least one, no repeats.
     providers: Vec<Provider>,
 }
@@ -94,18 +87,9 @@ impl From<GeneratePromoCodesInput> for dom::GenerateInput {
             pattern: input.pattern,
             prefix: input.prefix,
             length: input.length.map(i64::from),
-            settings: domain::CreatePromoCodeInput {
-                code: String::new(),
-                name: input.name,
-                discount: input.discount.into(),
-                duration: input.duration.map(Into::into),
-                max_redemptions: input.max_redemptions.map(i64::from),
-                max_redemptions_per_customer: input.max_redemptions_per_customer.map(i64::from),
-                expires_at: input.expires_at.map(|t| t.0),
-                restrictions: input.restrictions.map(Into::into),
-                metadata: input.metadata.map(|m| m.0),
-                providers: input.providers.into_iter().map(Into::into).collect(),
-            },
+            settings: input
+                .terms
+                .into_create(String::new(), input.name, input.providers),
         }
     }
 }

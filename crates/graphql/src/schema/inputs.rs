@@ -78,6 +78,16 @@ impl From<RestrictionsInput> for domain::RestrictionsInput {
 pub struct CreatePromoCodeInput {
     pub(crate) code: String,
     pub(crate) name: Option<String>,
+    #[graphql(flatten)]
+    pub(crate) terms: CodeTermsInput,
+    /// The providers to create the code on; at least one, no repeats.
+    pub(crate) providers: Vec<Provider>,
+}
+
+/// What a new code offers and how it may be used: the fields createPromoCode and
+/// generatePromoCodes share, flattened into both (not a type of the API).
+#[derive(InputObject)]
+pub struct CodeTermsInput {
     pub(crate) discount: DiscountInput,
     /// Defaults to ONCE.
     pub(crate) duration: Option<DurationInput>,
@@ -86,8 +96,37 @@ pub struct CreatePromoCodeInput {
     pub(crate) expires_at: Option<DateTime>,
     pub(crate) restrictions: Option<RestrictionsInput>,
     pub(crate) metadata: Option<Json<Value>>,
-    /// The providers to create the code on; at least one, no repeats.
-    pub(crate) providers: Vec<Provider>,
+}
+
+impl CodeTermsInput {
+    /// The domain's create input: these terms for `code` on `providers`.
+    pub(crate) fn into_create(
+        self,
+        code: String,
+        name: Option<String>,
+        providers: Vec<Provider>,
+    ) -> domain::CreatePromoCodeInput {
+        domain::CreatePromoCodeInput {
+            code,
+            name,
+            discount: self.discount.into(),
+            duration: self.duration.map(Into::into),
+            max_redemptions: self.max_redemptions.map(i64::from),
+            max_redemptions_per_customer: self.max_redemptions_per_customer.map(i64::from),
+            expires_at: self.expires_at.map(|t| t.0),
+            restrictions: self.restrictions.map(Into::into),
+            metadata: self.metadata.map(|m| m.0),
+            providers: providers.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<CreatePromoCodeInput> for domain::CreatePromoCodeInput {
+    fn from(input: CreatePromoCodeInput) -> Self {
+        input
+            .terms
+            .into_create(input.code, input.name, input.providers)
+    }
 }
 
 /// Only the fields given change. Fields that a provider of the code cannot change give IMMUTABLE.

@@ -20,19 +20,7 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: CreatePromoCodeInput,
     ) -> async_graphql::Result<PromoCodePayload> {
-        let input = domain::CreatePromoCodeInput {
-            code: input.code,
-            name: input.name,
-            discount: input.discount.into(),
-            duration: input.duration.map(Into::into),
-            max_redemptions: input.max_redemptions.map(i64::from),
-            max_redemptions_per_customer: input.max_redemptions_per_customer.map(i64::from),
-            expires_at: input.expires_at.map(|t| t.0),
-            restrictions: input.restrictions.map(Into::into),
-            metadata: input.metadata.map(|m| m.0),
-            providers: input.providers.into_iter().map(Into::into).collect(),
-        };
-        payload(service(ctx)?.create(input, &actor(ctx)).await)
+        payload(service(ctx)?.create(input.into(), &actor(ctx)).await)
     }
 
     #[graphql(guard = "WriteGuard")]
