@@ -30,6 +30,14 @@ fn fault(provider: Emulated, operation: &str, kind: FaultKind, times: u32) -> Fa
 }
 
 /// Polls `ready` every 10 ms until it holds, or panics after `deadline`.
+/// The change these tests make: the code paused.
+fn pause() -> UpdatePromoCodeInput {
+    UpdatePromoCodeInput {
+        status: Some(PromoCodeStatus::Inactive),
+        ..UpdatePromoCodeInput::default()
+    }
+}
+
 async fn until(what: &str, deadline: Duration, mut ready: impl AsyncFnMut() -> bool) {
     let end = tokio::time::Instant::now() + deadline;
     while !ready().await {
@@ -76,13 +84,7 @@ async fn a_change_slower_than_its_lease_keeps_the_code_and_lands(db: TestDb) {
     ));
     let service = h.service.clone();
     let id = code.id.clone();
-    let slow = tokio::spawn(async move {
-        let pause = UpdatePromoCodeInput {
-            status: Some(PromoCodeStatus::Inactive),
-            ..UpdatePromoCodeInput::default()
-        };
-        service.update(&id, pause, ACTOR).await
-    });
+    let slow = tokio::spawn(async move { service.update(&id, pause(), ACTOR).await });
     until(
         "Whop holds the answer back",
         Duration::from_secs(5),
@@ -146,14 +148,7 @@ async fn a_holder_that_lost_its_lease_cannot_overwrite_the_next_holders_outcome(
     ));
     let paused = h
         .service
-        .update(
-            &code.id,
-            UpdatePromoCodeInput {
-                status: Some(PromoCodeStatus::Inactive),
-                ..UpdatePromoCodeInput::default()
-            },
-            ACTOR,
-        )
+        .update(&code.id, pause(), ACTOR)
         .await
         .expect("stored; Whop pending");
     assert_eq!(paused.providers[0].state, SyncState::Pending);
@@ -324,14 +319,7 @@ async fn a_change_the_providers_took_but_that_cannot_be_stored_is_put_back(db: T
     refuse_new_versions(&h, true).await;
     let error = h
         .service
-        .update(
-            &code.id,
-            UpdatePromoCodeInput {
-                status: Some(PromoCodeStatus::Inactive),
-                ..UpdatePromoCodeInput::default()
-            },
-            ACTOR,
-        )
+        .update(&code.id, pause(), ACTOR)
         .await
         .expect_err("the change cannot be stored");
     assert!(matches!(error, ServiceError::Internal(_)), "{error:?}");

@@ -32,6 +32,15 @@ async fn serve(db_url: &str, sandbox: &RunningSandbox, http: HttpConfig) -> InPr
     InProcessServer::start(config).await
 }
 
+/// A fresh sandbox and one server on `db` writing to it.
+async fn start(db: &TestDb) -> (RunningSandbox, InProcessServer) {
+    let sandbox = RunningSandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
+    let server = serve(&db.url, &sandbox, HttpConfig::default()).await;
+    (sandbox, server)
+}
+
 /// An answer as the client sees it: status, `Idempotent-Replayed`, the body's exact bytes.
 #[derive(Debug)]
 struct Answer {
@@ -114,10 +123,7 @@ on_both_databases!(
 );
 
 async fn a_retried_create_makes_one_code_and_gets_the_first_answer(db: TestDb) {
-    let sandbox = RunningSandbox::start(SandboxConfig::default())
-        .await
-        .expect("sandbox");
-    let server = serve(&db.url, &sandbox, HttpConfig::default()).await;
+    let (sandbox, server) = start(&db).await;
     let first = post(
         &server.base(),
         WRITER,
@@ -170,10 +176,7 @@ async fn a_retried_create_makes_one_code_and_gets_the_first_answer(db: TestDb) {
 }
 
 async fn the_same_key_with_another_request_is_refused(db: TestDb) {
-    let sandbox = RunningSandbox::start(SandboxConfig::default())
-        .await
-        .expect("sandbox");
-    let server = serve(&db.url, &sandbox, HttpConfig::default()).await;
+    let (sandbox, server) = start(&db).await;
     ok_payload(&post(&server.base(), WRITER, Some("k-2"), CREATE, input("FIRST2")).await);
     let other = post(&server.base(), WRITER, Some("k-2"), CREATE, input("OTHER2")).await;
     assert_eq!(other.status, 422, "{:?}", other.json());
@@ -210,10 +213,7 @@ async fn requests_at_once_with_one_key_make_one_code_on_two_servers(db: TestDb) 
 }
 
 async fn a_key_older_than_a_day_runs_again(db: TestDb) {
-    let sandbox = RunningSandbox::start(SandboxConfig::default())
-        .await
-        .expect("sandbox");
-    let server = serve(&db.url, &sandbox, HttpConfig::default()).await;
+    let (_sandbox, server) = start(&db).await;
     ok_payload(&post(&server.base(), WRITER, Some("old-4"), CREATE, input("OLD4")).await);
     let db_conn = promohub_domain::store::connect(&db.url).await.expect("db");
     let day_ago = chrono::Utc::now() - chrono::Duration::hours(25);
@@ -243,10 +243,7 @@ async fn a_key_older_than_a_day_runs_again(db: TestDb) {
 }
 
 async fn a_bad_key_is_refused_and_nothing_runs(db: TestDb) {
-    let sandbox = RunningSandbox::start(SandboxConfig::default())
-        .await
-        .expect("sandbox");
-    let server = serve(&db.url, &sandbox, HttpConfig::default()).await;
+    let (sandbox, server) = start(&db).await;
     let long = "k".repeat(256);
     for key in ["has space", long.as_str(), "tab\there"] {
         let answer = post(&server.base(), WRITER, Some(key), CREATE, input("BAD5")).await;
