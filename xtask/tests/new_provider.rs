@@ -82,7 +82,7 @@ const EDITED: [&str; 10] = [
     "xtask/src/lib.rs",
     "crates/graphql/src/schema/enums.rs",
     "contract/schema.graphql",
-    "crates/graphql/src/config.rs",
+    "crates/graphql/src/config/settings.rs",
     "crates/sandbox/src/lib.rs",
     "crates/sandbox/src/control.rs",
     "schema.graphql",
@@ -131,7 +131,7 @@ fn scaffolds_every_piece_and_each_rust_file_parses() {
     assert!(has("crates/graphql/src/schema/enums.rs", "Acme,"));
     assert!(has("schema.graphql", "ACME") && has("contract/schema.graphql", "ACME"));
     assert!(read(root, "crates/sandbox/src/lib.rs").contains("pub const ALL: [Provider; 4]"));
-    assert!(read(root, "crates/graphql/src/config.rs").contains(r#""PROMOHUB_ACME_RATE_LIMIT""#));
+    assert!(read(root, "crates/graphql/src/config/settings.rs").contains(r#""PROMOHUB_ACME_RATE_LIMIT""#));
     assert!(read(root, "xtask/src/lib.rs").contains(r#""acme","#));
     let connector = read(root, "crates/domain/src/providers/acme/mod.rs");
     assert!(connector.contains("not written yet (providers/acme/mod.rs)"));
@@ -222,15 +222,15 @@ fn an_edit_already_made_is_not_made_twice_and_a_missing_marker_is_named() {
     assert_eq!(model_change.touched, Touched::AlreadyThere);
     assert_eq!(model_change.contents, text);
 
-    let config = root.join("crates/graphql/src/config.rs");
-    let without = read(root, "crates/graphql/src/config.rs")
+    let config = root.join("crates/graphql/src/config/settings.rs");
+    let without = read(root, "crates/graphql/src/config/settings.rs")
         .replace("    // new-provider: rate limit settings\n", "");
     std::fs::write(&config, without).expect("write");
     let before = snapshot(root);
     let err = scaffold::new_provider(root, "acme").expect_err("no marker");
     let err = format!("{err:#}");
     assert!(
-        err.contains("crates/graphql/src/config.rs") && err.contains("rate limit settings"),
+        err.contains("crates/graphql/src/config/settings.rs") && err.contains("rate limit settings"),
         "{err}"
     );
     assert!(before == snapshot(root), "a refusal wrote something");

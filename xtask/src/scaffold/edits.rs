@@ -74,13 +74,13 @@ const INSERTS: &[Insert] = &[
         text: "{{NAME}}",
     },
     Insert {
-        file: "crates/graphql/src/config.rs",
+        file: "crates/graphql/src/config/settings.rs",
         tag: "api settings",
         text: r#"{{name}}_api_url = "{{NAME}}_API_URL", "unset: {{Name}} not configured", "{{Name}} base URL";
 {{name}}_api_key = "{{NAME}}_API_KEY", "unset", "{{Name}} secret key (with {{NAME}}_API_URL)";"#,
     },
     Insert {
-        file: "crates/graphql/src/config.rs",
+        file: "crates/graphql/src/config/settings.rs",
         tag: "rate limit settings",
         text: r#"{{name}}_rate_limit = "PROMOHUB_{{NAME}}_RATE_LIMIT", "none", "limit on {{Name}} calls, like 100/10s, or none; on PostgreSQL one limit for all replicas";"#,
     },
