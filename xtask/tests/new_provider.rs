@@ -131,7 +131,10 @@ fn scaffolds_every_piece_and_each_rust_file_parses() {
     assert!(has("crates/graphql/src/schema/enums.rs", "Acme,"));
     assert!(has("schema.graphql", "ACME") && has("contract/schema.graphql", "ACME"));
     assert!(read(root, "crates/sandbox/src/lib.rs").contains("pub const ALL: [Provider; 4]"));
-    assert!(read(root, "crates/graphql/src/config/settings.rs").contains(r#""PROMOHUB_ACME_RATE_LIMIT""#));
+    assert!(
+        read(root, "crates/graphql/src/config/settings.rs")
+            .contains(r#""PROMOHUB_ACME_RATE_LIMIT""#)
+    );
     assert!(read(root, "xtask/src/lib.rs").contains(r#""acme","#));
     let connector = read(root, "crates/domain/src/providers/acme/mod.rs");
     assert!(connector.contains("not written yet (providers/acme/mod.rs)"));
@@ -230,7 +233,8 @@ fn an_edit_already_made_is_not_made_twice_and_a_missing_marker_is_named() {
     let err = scaffold::new_provider(root, "acme").expect_err("no marker");
     let err = format!("{err:#}");
     assert!(
-        err.contains("crates/graphql/src/config/settings.rs") && err.contains("rate limit settings"),
+        err.contains("crates/graphql/src/config/settings.rs")
+            && err.contains("rate limit settings"),
         "{err}"
     );
     assert!(before == snapshot(root), "a refusal wrote something");
