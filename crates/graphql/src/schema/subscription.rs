@@ -115,7 +115,8 @@ impl PromoCodeEvent {
     }
 
     /// The cursor of `historyEntry` in `PromoCode.history` (its edge's cursor): `history(after:
-    /// historyCursor)` pages on to the entries before it. Null when `historyEntry` is.
+    /// historyCursor)` pages on to the entries before it. Null on an event from a server of an
+    /// earlier version (as `historyEntry`).
     async fn history_cursor(&self) -> Option<String> {
         self.history.map(domain::history::cursor)
     }
