@@ -2,7 +2,8 @@
 //!
 //! An event names what changed (ids, a version, an action, a state), never the data: a
 //! subscriber reads the code as stored when it delivers the event, so an event can stay small
-//! and never carries a stale copy.
+//! and never carries a stale copy. A code's change names its history entry by the audit row's
+//! id, read by id when delivered: an entry may be far larger than a NOTIFY payload may be.
 //!
 //! Delivery is at most once, after the change is committed, without replay:
 //! - Each service has a bounded [`tokio::sync::broadcast`] bus ([`BUFFER`] events). A
@@ -47,11 +48,16 @@ const MAX_PAYLOAD: usize = 7000;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// An audited change of a code: `create`, `update`, `archive`, `import`,
-    /// `adopt_provider_state`, `push_to_provider` (the audit log's action); `version` is the code's version after it.
+    /// `adopt_provider_state`, `push_to_provider`, `provider_change` (the audit log's action);
+    /// `version` is the code's version after it.
     CodeChanged {
         id: String,
         version: i64,
         action: String,
+        /// The audit row the change wrote (its history entry). Absent in payloads of servers
+        /// from before it was sent, so both versions read each other's events.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        history: Option<i64>,
     },
     /// The stored state of one provider link changed (a write through, a background attempt,
     /// a status a sync saw, a push queued).
@@ -65,13 +71,20 @@ pub enum Event {
 }
 
 impl Event {
-    /// What a commit of `code` by `action` tells: the change, and the state of each link.
-    pub fn committed(code: &PromoCode, action: &str) -> Vec<Event> {
-        let mut events = vec![Event::CodeChanged {
-            id: code.id.clone(),
-            version: code.version,
+    /// A code's audited change, with the history entry (audit row id) it wrote.
+    pub fn changed(id: &str, version: i64, action: &str, history: i64) -> Event {
+        Event::CodeChanged {
+            id: id.to_string(),
+            version,
             action: action.to_string(),
-        }];
+            history: Some(history),
+        }
+    }
+
+    /// What a commit of `code` by `action` tells: the change (with the history entry it
+    /// wrote), and the state of each link.
+    pub fn committed(code: &PromoCode, action: &str, history: i64) -> Vec<Event> {
+        let mut events = vec![Event::changed(&code.id, code.version, action, history)];
         events.extend(code.providers.iter().map(|p| Event::LinkChanged {
             id: code.id.clone(),
             provider: p.provider,
@@ -90,13 +103,9 @@ impl Event {
     }
 
     /// What `resolveDrift(PUSH_OURS)` tells: the audited push, and the link queued again.
-    pub fn pushed(code: &PromoCode, provider: Provider) -> Vec<Event> {
+    pub fn pushed(code: &PromoCode, provider: Provider, history: i64) -> Vec<Event> {
         vec![
-            Event::CodeChanged {
-                id: code.id.clone(),
-                version: code.version,
-                action: "push_to_provider".into(),
-            },
+            Event::changed(&code.id, code.version, "push_to_provider", history),
             Event::LinkChanged {
                 id: code.id.clone(),
                 provider,
@@ -225,11 +234,7 @@ mod tests {
     #[test]
     fn payloads_are_json_arrays_under_the_notify_limit() {
         let events: Vec<Event> = (0..200)
-            .map(|i| Event::CodeChanged {
-                id: format!("{i:036}"),
-                version: i,
-                action: "update".into(),
-            })
+            .map(|i| Event::changed(&format!("{i:036}"), i, "update", i64::MAX - i))
             .collect();
         let payloads = payloads(&events);
         assert!(payloads.len() > 1, "split into several");
@@ -239,6 +244,21 @@ mod tests {
             back.extend(serde_json::from_str::<Vec<Event>>(payload).expect("decodes"));
         }
         assert_eq!(back, events, "all of them, in order");
+    }
+
+    #[test]
+    fn a_code_change_names_its_history_entry_and_reads_payloads_without_one() {
+        let told = Event::changed("c1", 2, "update", 41);
+        let json = serde_json::to_string(&told).expect("encodes");
+        assert!(json.contains(r#""history":41"#), "{json}");
+        assert_eq!(serde_json::from_str::<Event>(&json).expect("decodes"), told);
+        // A payload of a server from before history ids were sent.
+        let old = r#"{"kind":"code_changed","id":"c1","version":2,"action":"update"}"#;
+        let read = serde_json::from_str::<Event>(old).expect("decodes");
+        assert!(
+            matches!(read, Event::CodeChanged { history: None, .. }),
+            "{read:?}"
+        );
     }
 
     #[tokio::test]

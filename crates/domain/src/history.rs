@@ -120,7 +120,8 @@ pub struct HistoryPage {
     pub has_previous_page: bool,
 }
 
-/// Writes one history row in `db` (the change's own transaction, so both land or neither).
+/// Writes one history row in `db` (the change's own transaction, so both land or neither);
+/// answers its id, which the change's event names (`Event::CodeChanged::history`).
 pub async fn record(
     db: &impl ConnectionTrait,
     promo_code_id: &str,
@@ -128,8 +129,8 @@ pub async fn record(
     action: &str,
     version: Option<i64>,
     changes: Value,
-) -> Result<(), ServiceError> {
-    audit_log::Entity::insert(audit_log::ActiveModel {
+) -> Result<i64, ServiceError> {
+    let inserted = audit_log::Entity::insert(audit_log::ActiveModel {
         promo_code_id: Set(promo_code_id.to_string()),
         actor: Set(actor.to_string()),
         action: Set(action.to_string()),
@@ -138,9 +139,17 @@ pub async fn record(
         version: Set(version),
         ..Default::default()
     })
-    .exec_without_returning(db)
+    .exec(db)
     .await?;
-    Ok(())
+    Ok(inserted.last_insert_id)
+}
+
+/// What a sync recorded seeing on a provider: the history entry, and the code's version it was
+/// recorded at (None if the code is gone meanwhile).
+#[derive(Clone, Copy, Debug)]
+pub struct Seen {
+    pub entry: i64,
+    pub version: Option<i64>,
 }
 
 /// Records the redemptions (before, after) a sync saw on `provider` for a code.
@@ -149,7 +158,7 @@ pub async fn redemptions_seen(
     promo_code_id: &str,
     provider: Provider,
     (before, after): (i64, i64),
-) -> Result<(), ServiceError> {
+) -> Result<Seen, ServiceError> {
     let (before, after) = (json!(before), json!(after));
     provider_changed(
         db,
@@ -169,7 +178,7 @@ pub async fn state_seen(
     promo_code_id: &str,
     provider: Provider,
     (before, after, message): (&str, SyncState, Option<&str>),
-) -> Result<(), ServiceError> {
+) -> Result<Seen, ServiceError> {
     let (before, after) = (json!(before), json!(after));
     provider_changed(db, promo_code_id, provider, "state", before, after, message).await
 }
@@ -184,7 +193,7 @@ async fn provider_changed(
     before: Value,
     after: Value,
     message: Option<&str>,
-) -> Result<(), ServiceError> {
+) -> Result<Seen, ServiceError> {
     let version: Option<i64> = promo_code::Entity::find_by_id(promo_code_id.to_string())
         .select_only()
         .column(promo_code::Column::Version)
@@ -201,15 +210,9 @@ async fn provider_changed(
         changes.insert("message".into(), json!(message));
     }
     let action = Action::ProviderChanged.stored_name();
-    record(
-        db,
-        promo_code_id,
-        SYNC_ACTOR,
-        action,
-        version,
-        Value::Object(changes),
-    )
-    .await
+    let changes = Value::Object(changes);
+    let entry = record(db, promo_code_id, SYNC_ACTOR, action, version, changes).await?;
+    Ok(Seen { entry, version })
 }
 
 /// Every field of a new code as set from null: what a create or an import records.
@@ -249,7 +252,7 @@ pub async fn imported(
     code: &PromoCode,
     provider: Provider,
     external_id: &str,
-) -> Result<(), ServiceError> {
+) -> Result<i64, ServiceError> {
     let mut changes = created(code);
     if let Value::Object(map) = &mut changes {
         map.insert("provider".into(), json!(provider));
@@ -273,7 +276,7 @@ pub async fn pushed(
     code: &PromoCode,
     link: &ProviderSync,
     actor: &str,
-) -> Result<(), ServiceError> {
+) -> Result<i64, ServiceError> {
     let action = Action::DriftPushed.stored_name();
     record(
         db,
@@ -347,7 +350,27 @@ fn entry(row: audit_log::Model) -> HistoryEntry {
     }
 }
 
+/// The cursor of the entry with this id in `history` (what its edge carries; `after` it
+/// pages on to older entries).
+pub fn cursor(entry_id: i64) -> String {
+    store::encode_cursor(&json!({ "h": entry_id }))
+}
+
 impl PromoService {
+    /// One entry of a code's history by its id, as `history` lists it, with its cursor; None
+    /// when the code has no entry with this id. What a subscription event's entry is read by.
+    pub async fn history_entry(
+        &self,
+        promo_code_id: &str,
+        entry_id: i64,
+    ) -> Result<Option<(String, HistoryEntry)>, ServiceError> {
+        let row = audit_log::Entity::find_by_id(entry_id)
+            .filter(audit_log::Column::PromoCodeId.eq(promo_code_id))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(|row| (cursor(row.id), entry(row))))
+    }
+
     /// A page of a code's history, newest first: one range scan of the
     /// `(promo_code_id, id)` index with a LIMIT, whatever the depth (`after` is a keyset
     /// cursor, never an offset). `first` is 1..=MAX_PAGE.
@@ -387,7 +410,7 @@ impl PromoService {
         Ok(HistoryPage {
             items: rows
                 .into_iter()
-                .map(|row| (store::encode_cursor(&json!({ "h": row.id })), entry(row)))
+                .map(|row| (cursor(row.id), entry(row)))
                 .collect(),
             has_next_page,
             has_previous_page: after.is_some(),

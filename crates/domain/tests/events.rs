@@ -12,6 +12,7 @@ use promohub_test_support::{ACTOR, Harness, Options, TestDb, on_both_databases, 
 on_both_databases!(
     changes_are_told_once_in_order_after_commit,
     a_background_write_is_told_when_it_lands,
+    each_change_names_its_own_history_entry,
 );
 
 /// Runs the LISTEN task of `service` (PostgreSQL) and waits until it listens.
@@ -31,9 +32,19 @@ async fn listening(service: &PromoService) -> Option<tokio::task::JoinHandle<()>
     Some(task)
 }
 
-/// The next event, within 10 s.
+/// The next event, within 10 s; a code's change must name its history entry, which is then
+/// left out for comparing (tests/subscriptions.rs compares the entry itself).
 async fn next(subscriber: &mut Subscriber) -> Event {
     match tokio::time::timeout(Duration::from_secs(10), subscriber.next()).await {
+        Ok(Some(Notice::Event(Event::CodeChanged {
+            id,
+            version,
+            action,
+            history,
+        }))) => {
+            assert!(history.is_some(), "{action} of {id} names no history entry");
+            code_event(&id, version, &action)
+        }
         Ok(Some(Notice::Event(event))) => event,
         other => panic!("expected an event, got {other:?}"),
     }
@@ -44,6 +55,7 @@ fn code_event(id: &str, version: i64, action: &str) -> Event {
         id: id.into(),
         version,
         action: action.into(),
+        history: None,
     }
 }
 
@@ -98,6 +110,58 @@ async fn changes_are_told_once_in_order_after_commit(db: TestDb) {
     );
     h.service.archive(&other.id, ACTOR).await.expect("archived");
     assert_eq!(next(&mut events).await, code_event(&other.id, 2, "archive"));
+}
+
+/// Changes made before any event is read: each event names the entry its change wrote (not
+/// the newest one), which `history` lists at that place.
+async fn each_change_names_its_own_history_entry(db: TestDb) {
+    let h = Harness::start(db).await;
+    let _listener = listening(&h.service).await;
+    let mut events = h.service.events().subscribe();
+    let code = h
+        .service
+        .create(percent_code("NAMED_1", 10.0, &[Provider::Whop]), ACTOR)
+        .await
+        .expect("created");
+    for name in ["one", "two"] {
+        let rename = UpdatePromoCodeInput {
+            name: Some(name.into()),
+            ..UpdatePromoCodeInput::default()
+        };
+        h.service
+            .update(&code.id, rename, ACTOR)
+            .await
+            .expect("updated");
+    }
+    let listed = h.service.history(&code.id, 3, None).await.expect("history");
+    let mut named = Vec::new();
+    while named.len() < 3 {
+        let told = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+        let Ok(Some(Notice::Event(Event::CodeChanged {
+            version, history, ..
+        }))) = told
+        else {
+            continue;
+        };
+        let entry = history.expect("names its entry");
+        let read = h
+            .service
+            .history_entry(&code.id, entry)
+            .await
+            .expect("read");
+        let (cursor, entry) = read.expect("the entry is stored");
+        assert_eq!(entry.version, Some(version));
+        named.push((cursor, entry));
+    }
+    named.reverse();
+    assert_eq!(named, listed.items, "the history lists them, newest first");
+    assert_eq!(
+        h.service
+            .history_entry("another code", named[0].1.id)
+            .await
+            .expect("read"),
+        None
+    );
 }
 
 async fn a_background_write_is_told_when_it_lands(db: TestDb) {

@@ -8,18 +8,22 @@ use std::time::Duration;
 
 use futures::SinkExt;
 use promohub_graphql::http::HttpConfig;
+use promohub_sandbox::{Provider as Emulated, Redemption};
 use promohub_test_support::server::{self, READER, TestServer, WRITER};
 use promohub_test_support::{TestDb, on_both_databases};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use ws_client::{Client, WAIT};
 
+mod history_events;
 mod ws_client;
 
 on_both_databases!(
     changes_arrive_in_order_over_a_websocket,
     a_filter_by_id_receives_only_that_codes_events,
     a_bulk_jobs_progress_arrives_until_it_is_done,
+    each_change_carries_the_entry_the_history_lists,
+    an_entry_larger_than_a_notify_payload_arrives_whole,
 );
 
 /// A server whose event bus is listening (on PostgreSQL: its LISTEN connection is up).
@@ -308,4 +312,155 @@ async fn a_bulk_jobs_progress_arrives_until_it_is_done(db: TestDb) {
     }
     assert_eq!(created.last(), Some(&2500), "{created:?}");
     assert!(created.windows(2).all(|w| w[0] <= w[1]), "{created:?}");
+}
+
+/// The next `promoCodeChanged` of subscription `sub`, with its action asserted.
+async fn change(client: &mut Client, sub: &str, action: &str) -> Value {
+    let event = client.next_data(sub).await["promoCodeChanged"].clone();
+    assert_eq!(event["action"], action, "{event}");
+    event
+}
+
+async fn sync_whop(addr: SocketAddr) -> Value {
+    let query = "mutation { syncFromProviders(provider: WHOP) { imported updated errors } }";
+    write(addr, query, json!({})).await["syncFromProviders"].clone()
+}
+
+/// Every kind of audited change a promoCodeChanged tells (import, a change a sync saw,
+/// archive, create, update, drift adopted and pushed) carries the entry the history lists.
+async fn each_change_carries_the_entry_the_history_lists(db: TestDb) {
+    let server = start(db, HttpConfig::default()).await;
+    let (addr, whop) = (server.addr, &server.sandbox);
+    let mut client = Client::connect(addr, "/graphql", READER).await;
+    let subscription = history_events::subscription();
+    client.subscribe("all", &subscription, json!({})).await;
+    wait_for_metric(addr, "promohub_event_subscribers", 1).await;
+    let http = reqwest::Client::new();
+    let on_whop = |path: String, body: Value| {
+        let request = http
+            .post(format!(
+                "{}/v2/promo_codes{path}",
+                whop.base_url(Emulated::Whop)
+            ))
+            .bearer_auth(whop.key(Emulated::Whop))
+            .json(&body);
+        async move {
+            let status = request.send().await.expect("Whop answers").status();
+            assert_eq!(status.as_u16(), 201, "changed on Whop");
+        }
+    };
+
+    // Made on Whop, imported, redeemed there, archived here.
+    let made = json!({ "code": "WS_MADE_ON_WHOP", "amount_off": 5, "base_currency": "usd",
+        "promo_type": "flat_amount", "stock": 3, "unlimited_stock": false,
+        "number_of_intervals": 0, "plan_ids": [] });
+    on_whop(String::new(), made).await;
+    assert_eq!(sync_whop(addr).await["imported"], 1);
+    let event = change(&mut client, "all", "import").await;
+    let entry = history_events::assert_newest(addr, READER, &event).await;
+    assert_eq!(
+        (&entry["actor"], &entry["details"]["provider"]),
+        (&json!("sync"), &json!("WHOP"))
+    );
+    let imported = event["id"].as_str().expect("id").to_string();
+    let redemption = Redemption {
+        code: Some("WS_MADE_ON_WHOP".into()),
+        ..Redemption::default()
+    };
+    whop.state()
+        .redeem(Emulated::Whop, &redemption)
+        .expect("redeemed");
+    assert_eq!(sync_whop(addr).await["updated"], 1);
+    let event = change(&mut client, "all", "provider_change").await;
+    let entry = history_events::assert_newest(addr, READER, &event).await;
+    assert_eq!(entry["changes"][0]["field"], "providers.WHOP.timesRedeemed");
+    let archive = "mutation($id: ID!) { archivePromoCode(id: $id) { userErrors { message } } }";
+    write(addr, archive, json!({ "id": imported })).await;
+    let event = change(&mut client, "all", "archive").await;
+    history_events::assert_newest(addr, READER, &event).await;
+
+    // Made here, renamed, turned off on Whop (seen by a sync), adopted, then pushed back.
+    let id = create(addr, "WS_HISTORY").await;
+    let event = change(&mut client, "all", "create").await;
+    assert_eq!(event["id"], id.as_str());
+    history_events::assert_newest(addr, READER, &event).await;
+    rename(addr, &id, "renamed").await;
+    let event = change(&mut client, "all", "update").await;
+    history_events::assert_newest(addr, READER, &event).await;
+    let external = "query($id: ID!) { promoCode(id: $id) { providers { externalId } } }";
+    let data = write(addr, external, json!({ "id": id })).await;
+    let external = data["promoCode"]["providers"][0]["externalId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("on Whop: {data}"))
+        .to_string();
+    on_whop(format!("/{external}"), json!({ "status": "inactive" })).await;
+    sync_whop(addr).await;
+    let event = change(&mut client, "all", "provider_change").await;
+    let entry = history_events::assert_newest(addr, READER, &event).await;
+    assert_eq!(
+        entry["changes"][0]["after"], "DISABLED_ON_PROVIDER",
+        "{entry}"
+    );
+    let resolve = "mutation($id: ID!, $strategy: DriftStrategy!) {
+      resolveDrift(id: $id, provider: WHOP, strategy: $strategy) { userErrors { message } } }";
+    write(
+        addr,
+        resolve,
+        json!({ "id": id, "strategy": "ADOPT_THEIRS" }),
+    )
+    .await;
+    let event = change(&mut client, "all", "adopt_provider_state").await;
+    history_events::assert_newest(addr, READER, &event).await;
+    on_whop(format!("/{external}"), json!({ "status": "active" })).await;
+    write(addr, resolve, json!({ "id": id, "strategy": "PUSH_OURS" })).await;
+    let event = change(&mut client, "all", "push_to_provider").await;
+    history_events::assert_newest(addr, READER, &event).await;
+}
+
+/// An entry far larger than a NOTIFY payload may be (8000 bytes) arrives whole: the event
+/// names it, the subscriber's server reads it.
+async fn an_entry_larger_than_a_notify_payload_arrives_whole(db: TestDb) {
+    let server = start(db, HttpConfig::default()).await;
+    let addr = server.addr;
+    let create = "mutation($metadata: JSON!) { createPromoCode(input: { code: \"WS_LARGE\", \
+        discount: { type: PERCENTAGE, percentOff: 10 }, providers: [WHOP], metadata: $metadata }) \
+        { promoCode { id } userErrors { field message } } }";
+    let mut client = Client::connect(addr, "/graphql", READER).await;
+    client
+        .subscribe("all", &history_events::subscription(), json!({}))
+        .await;
+    wait_for_metric(addr, "promohub_event_subscribers", 1).await;
+    let metadata = history_events::large_metadata(16, 'a');
+    let data = write(addr, create, json!({ "metadata": metadata })).await;
+    let id = data["createPromoCode"]["promoCode"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("created: {data}"))
+        .to_string();
+    let event = change(&mut client, "all", "create").await;
+    let entry = history_events::assert_newest(addr, READER, &event).await;
+    assert!(
+        history_events::bytes(&entry) > 8000,
+        "{}",
+        history_events::bytes(&entry)
+    );
+    let update = "mutation($id: ID!, $metadata: JSON!) { updatePromoCode(id: $id, input: \
+        { metadata: $metadata }) { userErrors { field message } } }";
+    // Two changes before either event is read: each event has its own entry, not the newest.
+    for fill in ['b', 'c'] {
+        let metadata = history_events::large_metadata(16, fill);
+        write(addr, update, json!({ "id": id, "metadata": metadata })).await;
+    }
+    let (first, second) = (
+        change(&mut client, "all", "update").await,
+        change(&mut client, "all", "update").await,
+    );
+    let listed = history_events::edges(addr, READER, &id, 2).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let entry = history_events::assert_same(&second, &listed[0]);
+    assert!(
+        history_events::bytes(&entry) > 15000,
+        "{}",
+        history_events::bytes(&entry)
+    );
+    history_events::assert_same(&first, &listed[1]);
 }

@@ -13,6 +13,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use ws_client::Client;
 
+mod history_events;
 mod ws_client;
 
 const TOKEN: &str = "replica-test-write-token";
@@ -130,5 +131,55 @@ async fn a_change_on_one_process_reaches_the_subscribers_of_both_once() {
     rename(b, &id, "after the reconnect").await;
     for client in [&mut on_a, &mut on_b] {
         assert_eq!(event(client).await, (id.clone(), "update".into(), 4));
+    }
+}
+
+/// A change made through B, larger than a NOTIFY payload may be (8000 bytes): the subscribers
+/// of A and of B each get the entry the history lists, on either process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_entry_reaches_the_other_process_whole() {
+    let Some(db) = promohub_test_support::postgres().await else {
+        return;
+    };
+    let sandbox = RunningSandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
+    let (_a, a) = replica(&db.url, &sandbox);
+    let (_b, b) = replica(&db.url, &sandbox);
+    let subscription = history_events::subscription();
+    let mut clients = Vec::new();
+    for addr in [a, b] {
+        wait_for_metric(addr, "promohub_events_listening", 1).await;
+        let mut client = Client::connect(addr, "/graphql", TOKEN).await;
+        client.subscribe("all", &subscription, json!({})).await;
+        wait_for_metric(addr, "promohub_event_subscribers", 1).await;
+        clients.push(client);
+    }
+    let create = "mutation($metadata: JSON!) { createPromoCode(input: { code: \"REPLICA_LARGE\", \
+        discount: { type: PERCENTAGE, percentOff: 5 }, providers: [WHOP], metadata: $metadata }) \
+        { promoCode { id } } }";
+    let metadata = history_events::large_metadata(16, 'a');
+    let data = write(b, create, json!({ "metadata": metadata })).await;
+    let id = data["createPromoCode"]["promoCode"]["id"]
+        .as_str()
+        .expect("created")
+        .to_string();
+    let update = "mutation($id: ID!, $metadata: JSON!) { updatePromoCode(id: $id, input: \
+        { metadata: $metadata }) { userErrors { message } } }";
+    let metadata = history_events::large_metadata(16, 'b');
+    write(b, update, json!({ "id": id, "metadata": metadata })).await;
+    let listed = history_events::edges(a, TOKEN, &id, 2).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed, history_events::edges(b, TOKEN, &id, 2).await);
+    for client in &mut clients {
+        for (action, edge) in [("create", &listed[1]), ("update", &listed[0])] {
+            let event = client.next_data("all").await["promoCodeChanged"].clone();
+            assert_eq!(
+                (&event["id"], &event["action"]),
+                (&json!(id), &json!(action))
+            );
+            let entry = history_events::assert_same(&event, edge);
+            assert!(history_events::bytes(&entry) > 8000, "{entry}");
+        }
     }
 }

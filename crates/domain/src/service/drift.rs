@@ -90,9 +90,9 @@ impl PromoService {
             .filter(provider_link::Column::Provider.eq(provider.as_str()))
             .exec(&txn)
             .await?;
-        crate::history::pushed(&txn, current, link, actor).await?;
+        let entry = crate::history::pushed(&txn, current, link, actor).await?;
         txn.commit().await?;
-        self.publish(crate::events::Event::pushed(current, provider))
+        self.publish(crate::events::Event::pushed(current, provider, entry))
             .await;
         self.release(&current.id, token).await;
         self.wake.notify_one();

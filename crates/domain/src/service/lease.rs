@@ -198,7 +198,7 @@ impl PromoService {
             }
             provider_link::Entity::update(link).exec(&txn).await?;
         }
-        crate::history::record(
+        let entry = crate::history::record(
             &txn,
             &code.id,
             actor,
@@ -208,7 +208,7 @@ impl PromoService {
         )
         .await?;
         txn.commit().await?;
-        self.publish(crate::events::Event::committed(code, action))
+        self.publish(crate::events::Event::committed(code, action, entry))
             .await;
         if code.providers.iter().any(|p| p.state == SyncState::Pending) {
             self.wake.notify_one();

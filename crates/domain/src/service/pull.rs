@@ -208,9 +208,15 @@ impl PromoService {
                 .await?;
             if changed.rows_affected == 1 {
                 let seen = (link.state.as_str(), state, message.as_deref());
-                history::state_seen(&self.db, &link.promo_code_id, provider, seen).await?;
+                let seen =
+                    history::state_seen(&self.db, &link.promo_code_id, provider, seen).await?;
                 let told = crate::events::Event::link(&link.promo_code_id, provider, state);
-                self.publish([told]).await;
+                self.publish(
+                    seen_change(&link.promo_code_id, seen)
+                        .into_iter()
+                        .chain([told]),
+                )
+                .await;
             }
             if let Some(message) = message {
                 tracing::warn!(%provider, %code, %message, "provider status changed outside PromoHub");
@@ -264,8 +270,9 @@ impl PromoService {
                 .exec(&self.db)
                 .await?;
             let seen = (link.times_redeemed, remote.remote.times_redeemed);
-            history::redemptions_seen(&self.db, &ours.id, provider, seen).await?;
+            let seen = history::redemptions_seen(&self.db, &ours.id, provider, seen).await?;
             self.refresh_times_redeemed(&ours.id).await?;
+            self.publish(seen_change(&ours.id, seen)).await;
             report.updated += 1;
         } else {
             report.unchanged += 1;
@@ -347,13 +354,23 @@ impl PromoService {
         provider_link::Entity::insert(store::link_to_active(&code.id, &code.providers[0], 1))
             .exec_without_returning(&txn)
             .await?;
-        history::imported(&txn, &code, provider, &remote.remote.external_id).await?;
+        let entry = history::imported(&txn, &code, provider, &remote.remote.external_id).await?;
         txn.commit().await?;
-        self.publish(crate::events::Event::committed(&code, "import"))
+        self.publish(crate::events::Event::committed(&code, "import", entry))
             .await;
         report.imported += 1;
         Ok(())
     }
+}
+
+/// The event of a change a sync saw on a provider (an audited change at the code's version);
+/// none when the code was gone by the time it was recorded.
+fn seen_change(id: &str, seen: history::Seen) -> Option<crate::events::Event> {
+    let action = history::Action::ProviderChanged.stored_name();
+    let version = seen.version?;
+    Some(crate::events::Event::changed(
+        id, version, action, seen.entry,
+    ))
 }
 
 /// Counts per provider of links in each state, for metrics.

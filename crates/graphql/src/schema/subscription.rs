@@ -12,6 +12,7 @@ use promohub_domain::events::{Event, Notice};
 
 use super::bulk::BulkJob;
 use super::context::{coded, int, internal, service};
+use super::history::PromoCodeHistoryEntry;
 use super::{PromoCode, Provider, SyncState};
 use async_graphql::{Context, Error, ErrorExtensions, ID};
 use promohub_domain as domain;
@@ -62,11 +63,14 @@ async fn stored(ctx: &Context<'_>, id: &str) -> async_graphql::Result<domain::Pr
         .ok_or_else(|| coded("the code is no longer stored", "NOT_FOUND"))
 }
 
-/// A code changed (an audited change: created, updated, archived, imported, a drift resolved).
+/// A code changed (an audited change: created, updated, archived, imported, a drift resolved,
+/// a change a sync saw on a provider).
 pub struct PromoCodeEvent {
     id: String,
     version: i64,
     action: String,
+    /// The audit row the change wrote.
+    history: Option<i64>,
 }
 
 #[async_graphql::Object]
@@ -77,15 +81,44 @@ impl PromoCodeEvent {
     }
 
     /// What was done, as the audit log names it: create, update, archive, import,
-    /// adopt_provider_state, push_to_provider.
+    /// adopt_provider_state, push_to_provider, provider_change.
     async fn action(&self) -> &str {
         &self.action
     }
 
     /// The code's version after the change; events of one code arrive in version order
-    /// (compare it to see a missed or late one).
+    /// (compare it to see a missed or late one). push_to_provider and provider_change make no
+    /// new version: they carry the version they happened at.
     async fn version(&self) -> i32 {
         int(self.version)
+    }
+
+    /// The entry this change wrote in the code's history: the same entry (id, at, actor,
+    /// action, version, changes, details) that `PromoCode.history` lists for it, so a client
+    /// showing the history can put it on top. Read by id when the event is delivered, so an
+    /// entry of any size arrives on every replica. Every change told here writes one; null
+    /// only for an event sent by a server of an earlier version (during a rolling upgrade).
+    /// Codes made by a bulk job are not told here (follow `bulkJobProgress`); their CREATED
+    /// entries are in their history.
+    async fn history_entry(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<PromoCodeHistoryEntry>> {
+        let Some(entry_id) = self.history else {
+            return Ok(None);
+        };
+        let found = service(ctx)?
+            .history_entry(&self.id, entry_id)
+            .await
+            .map_err(|e| internal(format!("{e:#}")))?;
+        Ok(found.map(|(_, entry)| entry.into()))
+    }
+
+    /// The cursor of `historyEntry` in `PromoCode.history` (its edge's cursor): `history(after:
+    /// historyCursor)` pages on to the entries before it. Null on an event from a server of an
+    /// earlier version (as `historyEntry`).
+    async fn history_cursor(&self) -> Option<String> {
+        self.history.map(domain::history::cursor)
     }
 
     /// The code as stored when the event is delivered (it may be newer than `version`).
@@ -146,10 +179,12 @@ impl SubscriptionRoot {
                 id,
                 version,
                 action,
+                history,
             } if wanted.as_ref().is_none_or(|w| *w == id) => Some(PromoCodeEvent {
                 id,
                 version,
                 action,
+                history,
             }),
             _ => None,
         }))
