@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use promohub_sandbox::{Provider, RunningSandbox, SandboxConfig};
 use promohub_test_support::server;
-use promohub_test_support::{KillOnDrop, free_port, promohub_command};
+use promohub_test_support::{KillOnDrop, TestDb, free_port, promohub_command};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use ws_client::Client;
@@ -34,6 +34,25 @@ fn replica(database_url: &str, sandbox: &RunningSandbox) -> (KillOnDrop, SocketA
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     (KillOnDrop(command.spawn().expect("promohub starts")), addr)
+}
+
+/// Two replicas on one database writing to a fresh sandbox, each with its LISTEN connection up.
+async fn two_replicas(
+    db: &TestDb,
+) -> (
+    RunningSandbox,
+    (KillOnDrop, SocketAddr),
+    (KillOnDrop, SocketAddr),
+) {
+    let sandbox = RunningSandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
+    let a = replica(&db.url, &sandbox);
+    let b = replica(&db.url, &sandbox);
+    for (_, addr) in [&a, &b] {
+        wait_for_metric(*addr, "promohub_events_listening", 1).await;
+    }
+    (sandbox, a, b)
 }
 
 /// Polls `/metrics` of `addr` until `name` reads `value`.
@@ -71,13 +90,7 @@ async fn a_change_on_one_process_reaches_the_subscribers_of_both_once() {
     let Some(db) = promohub_test_support::postgres().await else {
         return;
     };
-    let sandbox = RunningSandbox::start(SandboxConfig::default())
-        .await
-        .expect("sandbox");
-    let (_a, a) = replica(&db.url, &sandbox);
-    let (_b, b) = replica(&db.url, &sandbox);
-    wait_for_metric(a, "promohub_events_listening", 1).await;
-    wait_for_metric(b, "promohub_events_listening", 1).await;
+    let (_sandbox, (_a, a), (_b, b)) = two_replicas(&db).await;
     let mut on_a = Client::connect(a, "/graphql", TOKEN).await;
     let mut on_b = Client::connect(b, "/graphql/ws", TOKEN).await;
     on_a.subscribe("all", CHANGED, json!({})).await;
@@ -141,15 +154,10 @@ async fn the_history_entry_reaches_the_other_process_whole() {
     let Some(db) = promohub_test_support::postgres().await else {
         return;
     };
-    let sandbox = RunningSandbox::start(SandboxConfig::default())
-        .await
-        .expect("sandbox");
-    let (_a, a) = replica(&db.url, &sandbox);
-    let (_b, b) = replica(&db.url, &sandbox);
+    let (_sandbox, (_a, a), (_b, b)) = two_replicas(&db).await;
     let subscription = history_events::subscription();
     let mut clients = Vec::new();
     for addr in [a, b] {
-        wait_for_metric(addr, "promohub_events_listening", 1).await;
         let mut client = Client::connect(addr, "/graphql", TOKEN).await;
         client.subscribe("all", &subscription, json!({})).await;
         wait_for_metric(addr, "promohub_event_subscribers", 1).await;
