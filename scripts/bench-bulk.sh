@@ -6,7 +6,8 @@
 #   (b) SYNC codes written through to the Whop sandbox under the client limit N/1s (the form of
 #       PROMOHUB_WHOP_RATE_LIMIT): achieved creates/s vs N (target >= 95%), the most calls the
 #       sandbox saw in any second (<= N), and 429s.
-# Prints numbers, asserts nothing.
+# Prints numbers, asserts nothing; the runner's "bulk job finished ... phases=" line says where a
+# store's time went.
 #   bash scripts/bench-bulk.sh
 #   STORE=100000 SYNC=0 DATABASES=postgres bash scripts/bench-bulk.sh
 # Settings: STORE (100000), SYNC (10000), N (100), DATABASES ("sqlite postgres").

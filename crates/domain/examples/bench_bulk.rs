@@ -69,9 +69,9 @@ async fn store(name: &str, count: i64) {
         .generate(job(count, "STORE-********"), "bench")
         .await
         .expect("accepted");
-    let (_keep, stopped) = watch::channel(false);
+    let (stop, stopped) = watch::channel(false);
     let runner = h.service.clone();
-    tokio::spawn(async move { runner.run_bulk_jobs(stopped).await });
+    let runner = tokio::spawn(async move { runner.run_bulk_jobs(stopped).await });
     // The job's row alone (a key look-up): bulkJob's counts scan the job's codes, and polling
     // them would compete with the runner for the two cores.
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -88,6 +88,9 @@ async fn store(name: &str, count: i64) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
+    // Stopped before the next database is measured: nothing of this one runs beside it.
+    let _ = stop.send(true);
+    let _ = runner.await;
     let job = h
         .service
         .bulk_job(&accepted.id)
@@ -111,16 +114,17 @@ async fn sync(name: &str, count: i64, n: i64) {
         ..Options::default()
     };
     let h = Harness::start_with(db, options).await;
-    let (_stop, stopped) = watch::channel(false);
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
     for worker in [true, false] {
         let (service, stopped) = (h.service.clone(), stopped.clone());
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             if worker {
                 service.run_worker(stopped).await
             } else {
                 service.run_bulk_jobs(stopped).await
             }
-        });
+        }));
     }
     let started = Instant::now();
     let accepted = h
@@ -134,6 +138,10 @@ async fn sync(name: &str, count: i64, n: i64) {
     })
     .await;
     let total = started.elapsed().as_secs_f64();
+    let _ = stop.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
     let calls = h.sandbox.state().journal_of(Emulated::Whop);
     let times: Vec<_> = calls.iter().map(|e| e.at).collect();
     let (Some(first), Some(last)) = (times.first(), times.last()) else {
@@ -160,6 +168,13 @@ async fn sync(name: &str, count: i64, n: i64) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // The runner's "bulk job finished" line says where its time went (phases).
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "promohub_domain::bulk::runner=info",
+        ))
+        .with_target(false)
+        .init();
     let databases = std::env::var("DATABASES").unwrap_or_else(|_| "sqlite postgres".into());
     let (store_count, sync_count, n) = (env("STORE", 100_000), env("SYNC", 10_000), env("N", 100));
     for name in databases.split_whitespace() {

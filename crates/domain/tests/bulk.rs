@@ -8,7 +8,7 @@ use chrono::Utc;
 use promohub_domain::bulk::{BulkJob, BulkJobState, GenerateInput, Pattern};
 use promohub_domain::entity::{audit_log, bulk_job, bulk_job_code, promo_code};
 use promohub_domain::providers::limiter::RateLimit;
-use promohub_domain::{ErrorCode, PromoService, Provider, ServiceError};
+use promohub_domain::{CreatePromoCodeInput, ErrorCode, PromoService, Provider, ServiceError};
 use promohub_sandbox::Provider as Emulated;
 use promohub_test_support::{Harness, Options, TestDb, on_both_databases, percent_code};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -424,6 +424,117 @@ async fn codes_reach_a_rate_limited_provider(db: TestDb) {
     assert!(most <= 100, "{most} calls within a second");
 }
 
+/// A bulk code's rows are the rows a single create of the same settings writes, and its audit
+/// row is a create's (fields set from null) with the job beside it; named or not.
+async fn bulk_rows_are_those_of_a_single_create(db: TestDb) {
+    let h = Harness::start(db).await;
+    let mut settings = percent_code("", 12.5, &[Provider::Whop]);
+    settings.max_redemptions = Some(40);
+    settings.expires_at = Some(
+        Utc::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            + chrono::Duration::days(30),
+    );
+    settings.metadata = Some(serde_json::json!({"campaign": "spring", "quote": "a \"b\" ü"}));
+    let _tasks = run_tasks(&h.service);
+    for name in [None, Some("Spring campaign".to_string())] {
+        let settings = CreatePromoCodeInput {
+            name: name.clone(),
+            ..settings.clone()
+        };
+        let single = h
+            .service
+            .create(
+                CreatePromoCodeInput {
+                    code: format!("ONE-{}", name.is_some()),
+                    ..settings.clone()
+                },
+                "ops",
+            )
+            .await
+            .expect("single create");
+        let input = GenerateInput {
+            settings,
+            ..job(3, "ROW-####-??", &[Provider::Whop])
+        };
+        let accepted = h.service.generate(input, "ops").await.expect("accepted");
+        wait_for(&h.service, &accepted.id, Duration::from_secs(60), |j| {
+            j.state == BulkJobState::Done && j.synced == 3
+        })
+        .await;
+        let row = |id: String| {
+            let db = h.service.db().clone();
+            async move {
+                promo_code::Entity::find_by_id(id)
+                    .one(&db)
+                    .await
+                    .expect("row")
+                    .expect("stored")
+            }
+        };
+        let one = row(single.id.clone()).await;
+        let ids: Vec<String> = bulk_job_code::Entity::find()
+            .filter(bulk_job_code::Column::JobId.eq(accepted.id.as_str()))
+            .all(h.service.db())
+            .await
+            .expect("job codes")
+            .into_iter()
+            .map(|r| r.promo_code_id)
+            .collect();
+        assert_eq!(ids.len(), 3);
+        for id in ids {
+            let bulk = row(id.clone()).await;
+            let shared = |m: &promo_code::Model| promo_code::Model {
+                id: String::new(),
+                code: String::new(),
+                code_key: String::new(),
+                name: String::new(),
+                lock_token: None,
+                locked_until: None,
+                created_at: Utc::now()
+                    .date_naive()
+                    .and_hms_opt(0, 0, 0)
+                    .expect("midnight")
+                    .and_utc(),
+                updated_at: Utc::now()
+                    .date_naive()
+                    .and_hms_opt(0, 0, 0)
+                    .expect("midnight")
+                    .and_utc(),
+                ..m.clone()
+            };
+            assert_eq!(shared(&bulk), shared(&one));
+            assert_eq!(bulk.code_key, bulk.code.to_lowercase());
+            assert_eq!(bulk.name, name.clone().unwrap_or_else(|| bulk.code.clone()));
+            let code = h.service.get(&id).await.expect("read").expect("code");
+            let audit = audit_log::Entity::find()
+                .filter(audit_log::Column::PromoCodeId.eq(id.as_str()))
+                .all(h.service.db())
+                .await
+                .expect("audit");
+            assert_eq!(audit.len(), 1, "one audit row per bulk code");
+            assert_eq!(
+                (
+                    audit[0].actor.clone(),
+                    audit[0].action.as_str(),
+                    audit[0].version
+                ),
+                (format!("bulk:{}", accepted.id), "create", Some(1))
+            );
+            let mut expected = promohub_domain::history::created(&code);
+            expected["bulkJob"] = serde_json::json!(accepted.id);
+            let changes: serde_json::Value = serde_json::from_str(&audit[0].changes).expect("JSON");
+            assert_eq!(changes, expected);
+            let history = h.service.history(&id, 10, None).await.expect("history");
+            assert_eq!(history.items.len(), 1);
+            assert_eq!(history.items[0].1.actor, format!("bulk:{}", accepted.id));
+        }
+    }
+}
+
 on_both_databases!(
     pattern_job_ends_done_and_synced_once_each,
     bad_jobs_are_refused_and_nothing_is_stored,
@@ -431,4 +542,5 @@ on_both_databases!(
     cancel_stops_a_job,
     a_restart_resumes_and_writes_nothing_twice,
     codes_reach_a_rate_limited_provider,
+    bulk_rows_are_those_of_a_single_create,
 );

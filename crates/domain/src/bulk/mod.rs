@@ -5,6 +5,7 @@
 //! with actor `bulk:<job id>`.
 
 mod counts;
+mod insert;
 mod lease;
 pub mod pattern;
 mod runner;

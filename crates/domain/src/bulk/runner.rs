@@ -6,34 +6,26 @@
 //! cancelled job writes nothing more, and no batch is stored twice.
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
-    TryInsertResult,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 
+use super::insert::{BatchSql, Phase, Phases, Stored, code_id};
 use super::pattern::Pattern;
 use super::template::Template;
-use super::{BulkJobState, MAX_ERRORS, bulk_actor, counts};
-use crate::entity::{audit_log, bulk_job, bulk_job_code, promo_code, provider_link};
+use super::{BulkJobState, MAX_ERRORS, counts};
+use crate::entity::bulk_job;
 use crate::error::ServiceError;
-use crate::model::{PromoCode, Provider};
+use crate::model::Provider;
 use crate::service::PromoService;
-use crate::store;
 
 /// Codes per transaction.
 pub const BATCH: usize = 1000;
 /// Tries at filling a batch when generated codes collide with stored ones.
 const ROUNDS: usize = 20;
-/// Rows per INSERT: parameters stay under SQLite's 32,766 (and PostgreSQL's 65,535).
-const LINK_ROWS: usize = 2000;
-const AUDIT_ROWS: usize = 5000;
-const JOIN_ROWS: usize = 10_000;
 
 enum Batch {
     More,
@@ -47,8 +39,10 @@ pub(super) struct Held {
     pub(super) id: String,
     pub(super) token: String,
     pattern: Pattern,
-    template: Template,
-    providers: Vec<Provider>,
+    pub(super) template: Template,
+    pub(super) providers: Vec<Provider>,
+    /// Where the runner's time went, logged when the job ends.
+    phases: Phases,
 }
 
 pub(super) fn unfinished() -> [&'static str; 2] {
@@ -92,7 +86,13 @@ impl PromoService {
             }
             tokio::select! {
                 () = tokio::time::sleep(self.config.poll_interval.max(Duration::from_millis(10))) => {}
-                _ = shutdown.changed() => {}
+                changed = shutdown.changed() => {
+                    // The sender is gone: no one can stop this loop any more, and without this
+                    // it would spin (a benchmark's next database saw one spinning on the last).
+                    if changed.is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
@@ -118,6 +118,7 @@ impl PromoService {
                     pattern,
                     template,
                     providers,
+                    phases: Phases::default(),
                 },
                 Err(error) => {
                     self.finish_bulk_job(&row.id, &token, BulkJobState::Failed, &error.to_string())
@@ -160,6 +161,7 @@ impl PromoService {
     /// One batch in one transaction, fenced by the job's lease and state.
     async fn bulk_batch(&self, job: &Held) -> Result<Batch, ServiceError> {
         let now = Utc::now();
+        let started = Instant::now();
         let txn = self.db.begin().await?;
         let fenced = bulk_job::Entity::update_many()
             .col_expr(
@@ -182,9 +184,11 @@ impl PromoService {
         let want = usize::try_from(row.total - row.created)
             .unwrap_or(0)
             .min(BATCH);
+        job.phases.add(Phase::Fence, started);
         let made = self.store_codes(&txn, job, want, now).await?;
-        let created = row.created + i64::try_from(made.len()).unwrap_or(0);
-        let exhausted = made.len() < want;
+        let started = Instant::now();
+        let created = row.created + i64::try_from(made).unwrap_or(0);
+        let exhausted = made < want;
         let state = if created >= row.total {
             BulkJobState::Done
         } else if exhausted {
@@ -219,7 +223,8 @@ impl PromoService {
             .exec(&txn)
             .await?;
         txn.commit().await?;
-        if !made.is_empty() {
+        job.phases.add(Phase::Commit, started);
+        if made > 0 {
             self.wake.notify_one();
         }
         let progress = crate::events::Event::BulkJobProgress {
@@ -228,7 +233,7 @@ impl PromoService {
         self.publish([progress]).await;
         tracing::debug!(job = %job.id, created, total = row.total, "bulk batch stored");
         if state.is_finished() {
-            tracing::info!(job = %job.id, created, state = state.as_str(), "bulk job finished");
+            tracing::info!(job = %job.id, created, state = state.as_str(), phases = %job.phases, "bulk job finished");
             Ok(Batch::Finished)
         } else {
             Ok(Batch::More)
@@ -236,100 +241,50 @@ impl PromoService {
     }
 
     /// Stores up to `want` new codes with their links, job rows and audit rows; the unique
-    /// code_key index decides collisions (`ON CONFLICT DO NOTHING`), and colliding codes are
-    /// generated again. Returns the codes stored.
+    /// code_key index decides collisions (`ON CONFLICT DO NOTHING ... RETURNING` names the
+    /// codes stored), and colliding codes are generated again. Returns how many were stored.
     async fn store_codes(
         &self,
         txn: &DatabaseTransaction,
         job: &Held,
         want: usize,
         now: chrono::DateTime<Utc>,
-    ) -> Result<Vec<PromoCode>, ServiceError> {
-        let mut made: Vec<PromoCode> = Vec::with_capacity(want);
+    ) -> Result<usize, ServiceError> {
+        let sql = BatchSql::new(self.db.get_database_backend(), job, now)?;
+        let mut made: Vec<Stored> = Vec::with_capacity(want);
         let mut taken: HashSet<String> = HashSet::new();
         for _ in 0..ROUNDS {
             let need = want - made.len();
             if need == 0 {
                 break;
             }
-            let mut batch = Vec::with_capacity(need);
-            for code in candidates(&job.pattern, need, &taken) {
-                taken.insert(code.to_lowercase());
-                let id = uuid::Uuid::new_v4().to_string();
-                batch.push(job.template.code(id, code, &job.providers, now)?);
-            }
+            let started = Instant::now();
+            let batch: Vec<Stored> = {
+                // The thread RNG is not Send: not held across the await below.
+                let mut rng = rand::rng();
+                candidates(&job.pattern, need, &taken)
+                    .into_iter()
+                    .map(|code| {
+                        taken.insert(code.to_lowercase());
+                        (code_id(now, &mut rng), code)
+                    })
+                    .collect()
+            };
+            job.phases.add(Phase::Generate, started);
             if batch.is_empty() {
                 continue;
             }
-            let inserted = promo_code::Entity::insert_many(
-                batch.iter().map(|c| store::to_active(c, None, None)),
-            )
-            .on_conflict_do_nothing_on([promo_code::Column::CodeKey])
-            .exec_without_returning(txn)
-            .await?;
-            let all = matches!(inserted, TryInsertResult::Inserted(n) if n == batch.len() as u64);
-            if all {
-                made.extend(batch);
-                continue;
+            let started = Instant::now();
+            let stored = sql.insert_codes(txn, &batch).await?;
+            job.phases.add(Phase::Codes, started);
+            if stored.len() < batch.len() {
+                tracing::debug!(job = %job.id, collided = batch.len() - stored.len(), "generated codes collided with stored ones; generating others");
             }
-            let ids: HashSet<String> = promo_code::Entity::find()
-                .select_only()
-                .column(promo_code::Column::Id)
-                .filter(promo_code::Column::Id.is_in(batch.iter().map(|c| c.id.clone())))
-                .into_tuple::<String>()
-                .all(txn)
-                .await?
-                .into_iter()
-                .collect();
-            tracing::debug!(job = %job.id, collided = batch.len() - ids.len(), "generated codes collided with stored ones; generating others");
-            made.extend(batch.into_iter().filter(|c| ids.contains(&c.id)));
+            made.extend(stored);
         }
-        let links: Vec<provider_link::ActiveModel> = made
-            .iter()
-            .flat_map(|code| {
-                code.providers.iter().map(|sync| {
-                    let mut link = store::link_to_active(&code.id, sync, 0);
-                    link.next_attempt_at = Set(Some(now));
-                    link
-                })
-            })
-            .collect();
-        for chunk in links.chunks(LINK_ROWS) {
-            provider_link::Entity::insert_many(chunk.iter().cloned())
-                .exec_without_returning(txn)
-                .await?;
-        }
-        for chunk in made.chunks(JOIN_ROWS) {
-            bulk_job_code::Entity::insert_many(chunk.iter().map(|c| bulk_job_code::ActiveModel {
-                job_id: Set(job.id.clone()),
-                promo_code_id: Set(c.id.clone()),
-            }))
-            .exec_without_returning(txn)
-            .await?;
-        }
-        let actor = bulk_actor(&job.id);
-        for chunk in made.chunks(AUDIT_ROWS) {
-            audit_log::Entity::insert_many(chunk.iter().map(|code| {
-                audit_log::ActiveModel {
-                    promo_code_id: Set(code.id.clone()),
-                    actor: Set(actor.clone()),
-                    action: Set("create".to_string()),
-                    // A single create's row (fields set from null), and the job that made it.
-                    changes: Set({
-                        let mut changes = crate::history::created(code);
-                        if let serde_json::Value::Object(map) = &mut changes {
-                            map.insert("bulkJob".into(), json!(job.id));
-                        }
-                        changes.to_string()
-                    }),
-                    at: Set(now),
-                    version: Set(Some(1)),
-                    ..Default::default()
-                }
-            }))
-            .exec_without_returning(txn)
-            .await?;
-        }
-        Ok(made)
+        let started = Instant::now();
+        sql.insert_rows(txn, &made).await?;
+        job.phases.add(Phase::Rows, started);
+        Ok(made.len())
     }
 }

@@ -67,6 +67,11 @@ impl Template {
         }
     }
 
+    /// Whether the job gave a name (else each code is named after itself).
+    pub(crate) fn named(&self) -> bool {
+        self.name.is_some()
+    }
+
     pub(crate) fn providers(&self) -> anyhow::Result<Vec<Provider>> {
         self.providers
             .iter()
