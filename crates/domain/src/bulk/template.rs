@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::model::{
-    Discount, Duration, PromoCode, PromoCodeStatus, Provider, ProviderSync, Restrictions, SyncState,
+    Discount, Duration, PromoCode, PromoCodeStatus, Provider, ProviderSync, Restrictions,
 };
 use crate::rules::NewPromoCode;
 
@@ -119,16 +119,7 @@ impl Template {
             metadata: self.metadata.clone(),
             providers: providers
                 .iter()
-                .map(|&provider| ProviderSync {
-                    provider,
-                    external_id: None,
-                    secondary_id: None,
-                    state: SyncState::Pending,
-                    last_error: None,
-                    attempts: 0,
-                    synced_at: None,
-                    times_redeemed: 0,
-                })
+                .map(|&provider| ProviderSync::pending(provider))
                 .collect(),
             version: 1,
             created_at: now,

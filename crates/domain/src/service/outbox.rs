@@ -324,7 +324,13 @@ impl PromoService {
             tokio::select! {
                 () = tokio::time::sleep(self.config.poll_interval.max(Duration::from_millis(10))) => {}
                 () = self.wake.notified() => {}
-                _ = shutdown.changed() => {}
+                changed = shutdown.changed() => {
+                    // The sender is gone: nothing can stop this loop any more, and polling a
+                    // closed channel answers at once, so the loop would spin.
+                    if changed.is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
