@@ -14,10 +14,10 @@ use sea_orm::{
 use serde_json::json;
 
 use super::bulk_actor;
-use super::runner::Held;
+use super::template::Template;
 use crate::entity::{audit_log, bulk_job_code};
 use crate::error::ServiceError;
-use crate::model::PromoCode;
+use crate::model::{PromoCode, Provider};
 use crate::store;
 
 /// A code stored by a batch: (id, code).
@@ -121,16 +121,17 @@ pub(super) struct BatchSql {
 }
 
 impl BatchSql {
+    /// The statements of job `job_id`'s batches: codes made from `template` on `providers`.
     pub(super) fn new(
         backend: DbBackend,
-        job: &Held,
+        job_id: &str,
+        template: &Template,
+        providers: &[Provider],
         now: DateTime<Utc>,
     ) -> Result<Self, ServiceError> {
         let p = param(backend);
-        let named = job.template.named();
-        let sample = job
-            .template
-            .code(String::new(), "SAMPLE".into(), &job.providers, now)?;
+        let named = template.named();
+        let sample = template.code(String::new(), "SAMPLE".into(), providers, now)?;
 
         let mut values = vec![Value::from(String::new())];
         let mut varying = vec![
@@ -163,7 +164,7 @@ impl BatchSql {
 
         let mut values = vec![Value::from(String::new())];
         let join = bulk_job_code::ActiveModel {
-            job_id: sea_orm::ActiveValue::Set(job.id.clone()),
+            job_id: sea_orm::ActiveValue::Set(job_id.to_string()),
             ..Default::default()
         };
         let (insert, select) = insert_select(&join, &[("promo_code_id", "u.id")], &mut values, &p);
@@ -172,7 +173,7 @@ impl BatchSql {
             values,
         );
 
-        let (head, mid, tail) = changes_pieces(&sample, &job.id, named);
+        let (head, mid, tail) = changes_pieces(&sample, job_id, named);
         let mut values = vec![Value::from(String::new())];
         let concat = if named {
             values.extend([Value::from(head), Value::from(tail)]);
@@ -182,7 +183,7 @@ impl BatchSql {
             format!("{} || u.code || {} || u.code || {}", p(2), p(3), p(4))
         };
         let audit = audit_log::ActiveModel {
-            actor: sea_orm::ActiveValue::Set(bulk_actor(&job.id)),
+            actor: sea_orm::ActiveValue::Set(bulk_actor(job_id)),
             action: sea_orm::ActiveValue::Set("create".to_string()),
             at: sea_orm::ActiveValue::Set(now),
             version: sea_orm::ActiveValue::Set(Some(1)),

@@ -250,7 +250,13 @@ impl PromoService {
         want: usize,
         now: chrono::DateTime<Utc>,
     ) -> Result<usize, ServiceError> {
-        let sql = BatchSql::new(self.db.get_database_backend(), job, now)?;
+        let sql = BatchSql::new(
+            self.db.get_database_backend(),
+            &job.id,
+            &job.template,
+            &job.providers,
+            now,
+        )?;
         let mut made: Vec<Stored> = Vec::with_capacity(want);
         let mut taken: HashSet<String> = HashSet::new();
         for _ in 0..ROUNDS {
