@@ -294,6 +294,7 @@ impl SandboxState {
             Provider::Flex => world.flex.held(),
             Provider::Fynn => world.fynn.held(),
             Provider::Whop => world.whop.held(),
+            // new-provider: held
         }
     }
 

@@ -143,6 +143,11 @@ const INSERTS: &[Insert] = &[
 )",
     },
     Insert {
+        file: SANDBOX,
+        tag: "held",
+        text: "Provider::{{Name}} => world.{{name}}.held(),",
+    },
+    Insert {
         file: "crates/sandbox/src/control.rs",
         tag: "redeem",
         text: "Provider::{{Name}} => world.{{name}}.redeem(redemption),",
