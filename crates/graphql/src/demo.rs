@@ -8,7 +8,7 @@ mod with_sandboxes {
     use promohub_domain::providers::ProviderConfig;
     use promohub_sandbox::{Provider as Emulated, RunningSandbox, SandboxConfig};
 
-    use crate::Config;
+    use crate::config::Config;
     use crate::http::Tokens;
 
     /// What demo mode started, kept alive as long as the server runs.
@@ -64,7 +64,7 @@ pub(crate) use with_sandboxes::start;
 pub(crate) struct Demo;
 
 #[cfg(not(feature = "demo"))]
-pub(crate) async fn start(_config: &mut crate::Config) -> anyhow::Result<Demo> {
+pub(crate) async fn start(_config: &mut crate::config::Config) -> anyhow::Result<Demo> {
     anyhow::bail!(
         "this promohub was built without the `demo` feature, so it has no sandboxes: configure a provider (FLEX_API_URL/FLEX_API_KEY, ...) and run `promohub serve`"
     )

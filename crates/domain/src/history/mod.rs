@@ -14,12 +14,11 @@
 //! fields set from null.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Map, Value, json};
 
 use crate::entity::audit_log;
 use crate::error::{ErrorCode, ServiceError, UserError};
-use crate::service::PromoService;
 use crate::store;
 
 mod record;
@@ -178,66 +177,64 @@ pub fn cursor(entry_id: i64) -> String {
     store::encode_cursor(&json!({ "h": entry_id }))
 }
 
-impl PromoService {
-    /// One entry of a code's history by its id, as `history` lists it, with its cursor; None
-    /// when the code has no entry with this id. What a subscription event's entry is read by.
-    pub async fn history_entry(
-        &self,
-        promo_code_id: &str,
-        entry_id: i64,
-    ) -> Result<Option<(String, HistoryEntry)>, ServiceError> {
-        let row = audit_log::Entity::find_by_id(entry_id)
-            .filter(audit_log::Column::PromoCodeId.eq(promo_code_id))
-            .one(&self.db)
-            .await?;
-        Ok(row.map(|row| (cursor(row.id), entry(row))))
-    }
+/// One entry of a code's history by its id, as `history` lists it, with its cursor; None
+/// when the code has no entry with this id. What a subscription event's entry is read by.
+pub async fn entry_by_id(
+    db: &impl ConnectionTrait,
+    promo_code_id: &str,
+    entry_id: i64,
+) -> Result<Option<(String, HistoryEntry)>, ServiceError> {
+    let row = audit_log::Entity::find_by_id(entry_id)
+        .filter(audit_log::Column::PromoCodeId.eq(promo_code_id))
+        .one(db)
+        .await?;
+    Ok(row.map(|row| (cursor(row.id), entry(row))))
+}
 
-    /// A page of a code's history, newest first: one range scan of the
-    /// `(promo_code_id, id)` index with a LIMIT, whatever the depth (`after` is a keyset
-    /// cursor, never an offset). `first` is 1..=MAX_PAGE.
-    pub async fn history(
-        &self,
-        promo_code_id: &str,
-        first: i64,
-        after: Option<&str>,
-    ) -> Result<HistoryPage, ServiceError> {
-        if !(1..=MAX_PAGE).contains(&first) {
-            let message = format!("must be 1 to {MAX_PAGE}");
-            return Err(UserError::new(&["first"], ErrorCode::Invalid, message).into());
-        }
-        let before = match after {
-            None => None,
-            Some(cursor) => Some(
-                store::decode_cursor(cursor)
-                    .and_then(|c| c["h"].as_i64())
-                    .ok_or_else(|| {
-                        UserError::new(&["after"], ErrorCode::Invalid, "not a cursor of a history")
-                    })?,
-            ),
-        };
-        let mut select =
-            audit_log::Entity::find().filter(audit_log::Column::PromoCodeId.eq(promo_code_id));
-        if let Some(before) = before {
-            select = select.filter(audit_log::Column::Id.lt(before));
-        }
-        let wanted = u64::try_from(first + 1).unwrap_or(1);
-        let mut rows = select
-            .order_by_desc(audit_log::Column::Id)
-            .limit(wanted)
-            .all(&self.db)
-            .await?;
-        let has_next_page = rows.len() as u64 >= wanted;
-        rows.truncate(usize::try_from(first).unwrap_or(0));
-        Ok(HistoryPage {
-            items: rows
-                .into_iter()
-                .map(|row| (cursor(row.id), entry(row)))
-                .collect(),
-            has_next_page,
-            has_previous_page: after.is_some(),
-        })
+/// A page of a code's history, newest first: one range scan of the
+/// `(promo_code_id, id)` index with a LIMIT, whatever the depth (`after` is a keyset
+/// cursor, never an offset). `first` is 1..=MAX_PAGE.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    promo_code_id: &str,
+    first: i64,
+    after: Option<&str>,
+) -> Result<HistoryPage, ServiceError> {
+    if !(1..=MAX_PAGE).contains(&first) {
+        let message = format!("must be 1 to {MAX_PAGE}");
+        return Err(UserError::new(&["first"], ErrorCode::Invalid, message).into());
     }
+    let before = match after {
+        None => None,
+        Some(cursor) => Some(
+            store::decode_cursor(cursor)
+                .and_then(|c| c["h"].as_i64())
+                .ok_or_else(|| {
+                    UserError::new(&["after"], ErrorCode::Invalid, "not a cursor of a history")
+                })?,
+        ),
+    };
+    let mut select =
+        audit_log::Entity::find().filter(audit_log::Column::PromoCodeId.eq(promo_code_id));
+    if let Some(before) = before {
+        select = select.filter(audit_log::Column::Id.lt(before));
+    }
+    let wanted = u64::try_from(first + 1).unwrap_or(1);
+    let mut rows = select
+        .order_by_desc(audit_log::Column::Id)
+        .limit(wanted)
+        .all(db)
+        .await?;
+    let has_next_page = rows.len() as u64 >= wanted;
+    rows.truncate(usize::try_from(first).unwrap_or(0));
+    Ok(HistoryPage {
+        items: rows
+            .into_iter()
+            .map(|row| (cursor(row.id), entry(row)))
+            .collect(),
+        has_next_page,
+        has_previous_page: after.is_some(),
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use super::PromoService;
+use crate::error::ServiceError;
 use crate::events::{Bus, CHANNEL, Event, Notice, payloads};
 
 impl PromoService {
@@ -45,7 +46,7 @@ impl PromoService {
         token: &str,
         event: Event,
         write: F,
-    ) -> Result<bool, crate::ServiceError>
+    ) -> Result<bool, ServiceError>
     where
         F: for<'t> FnOnce(
             &'t sea_orm::DatabaseTransaction,
@@ -63,7 +64,7 @@ impl PromoService {
     /// supervised, which restarts it with a backoff). A lost connection is made again at once
     /// by the listener; subscribers are told they may have missed events. On SQLite there is
     /// nothing to listen to: it answers at once.
-    pub async fn listen_for_events(&self) -> Result<(), crate::ServiceError> {
+    pub async fn listen_for_events(&self) -> Result<(), ServiceError> {
         if !self.events.via_postgres {
             return Ok(());
         }
@@ -73,7 +74,7 @@ impl PromoService {
             Ok(never) => match never {},
             Err(error) => error,
         };
-        Err(crate::ServiceError::Internal(anyhow::anyhow!(
+        Err(ServiceError::Internal(anyhow::anyhow!(
             "listening for events on {CHANNEL}: {error}"
         )))
     }

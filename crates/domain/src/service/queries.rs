@@ -6,6 +6,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use super::PromoService;
 use crate::entity::{audit_log, promo_code};
 use crate::error::ServiceError;
+use crate::history::{self, HistoryEntry, HistoryPage};
 use crate::model::{InvalidReason, PromoCode, PromoCodeStatus, Provider, SyncState, Validation};
 use crate::store;
 
@@ -94,6 +95,25 @@ impl PromoService {
             promo_code: Some(found),
             invalid,
         })
+    }
+
+    /// A page of a code's history, newest first (`history::page`).
+    pub async fn history(
+        &self,
+        promo_code_id: &str,
+        first: i64,
+        after: Option<&str>,
+    ) -> Result<HistoryPage, ServiceError> {
+        history::page(&self.db, promo_code_id, first, after).await
+    }
+
+    /// One entry of a code's history by its id, with its cursor (`history::entry_by_id`).
+    pub async fn history_entry(
+        &self,
+        promo_code_id: &str,
+        entry_id: i64,
+    ) -> Result<Option<(String, HistoryEntry)>, ServiceError> {
+        history::entry_by_id(&self.db, promo_code_id, entry_id).await
     }
 
     /// The audit rows of a code, oldest first.
