@@ -301,7 +301,7 @@ async fn whop_create_update_deactivate_archive(db: TestDb) {
 async fn bad_input_is_refused_field_by_field_and_nothing_is_written(db: TestDb) {
     let h = Harness::start(db).await;
     let base = || percent("GOOD_CODE", 10.0, &[Provider::Whop]);
-    // Every rule has its row in the unit table (src/rules/tests.rs); here a few kinds, end to
+    // Every rule has its row in the unit table (src/rules/tests/); here a few kinds, end to
     // end: refused with the field named, nothing stored, no provider called.
     let cases: Vec<(CreatePromoCodeInput, &str, &str)> = vec![
         (
@@ -359,7 +359,7 @@ async fn bad_input_is_refused_field_by_field_and_nothing_is_written(db: TestDb) 
 
 async fn settings_a_provider_cannot_hold_are_refused(db: TestDb) {
     let h = Harness::start(db).await;
-    // Every provider and field has its row in the unit table (src/rules/tests.rs); here a few,
+    // Every provider and field has its row in the unit table (src/rules/tests/); here a few,
     // end to end: refused naming the provider, nothing sent.
     let cases: Vec<(CreatePromoCodeInput, &str, &str)> = vec![
         (

@@ -3,7 +3,7 @@
 //! per provider, write attempts, and the outbox depth.
 //!
 //! Operation names come from clients, so they are bounded: only a name the document defines
-//! is recorded (see http.rs), cut to 64 characters, at most `max_operation_names` distinct
+//! is recorded (see http/execute.rs), cut to 64 characters, at most `max_operation_names` distinct
 //! names (`PROMOHUB_METRICS_MAX_OPERATIONS`); the rest count as `other`.
 
 use std::collections::BTreeSet;
