@@ -124,30 +124,21 @@ async fn flex_create_update_deactivate_archive(db: TestDb) {
     );
 
     let updated = h
-        .service
         .update(
             &created.id,
             UpdatePromoCodeInput {
                 metadata: Some(json!({ "team": "retention" })),
                 ..UpdatePromoCodeInput::default()
             },
-            ACTOR,
         )
-        .await
-        .expect("metadata updated");
+        .await;
     assert_eq!(updated.version, 2);
     assert_eq!(updated.metadata["team"], "retention");
     let inactive = h
-        .service
-        .update(&created.id, status(PromoCodeStatus::Inactive), ACTOR)
-        .await
-        .expect("deactivated");
+        .update(&created.id, status(PromoCodeStatus::Inactive))
+        .await;
     assert_eq!(inactive.status, PromoCodeStatus::Inactive);
-    let archived = h
-        .service
-        .archive(&created.id, ACTOR)
-        .await
-        .expect("archived");
+    let archived = h.archive(&created.id).await;
     assert_eq!(archived.status, PromoCodeStatus::Archived);
     assert!(synced(&archived));
     assert_eq!(
@@ -208,26 +199,17 @@ async fn fynn_create_update_deactivate_archive(db: TestDb) {
         body
     };
 
-    h.service
-        .update(
-            &created.id,
-            UpdatePromoCodeInput {
-                max_redemptions: Patch::Set(20),
-                ..UpdatePromoCodeInput::default()
-            },
-            ACTOR,
-        )
-        .await
-        .expect("limit raised");
-    h.service
-        .update(&created.id, status(PromoCodeStatus::Inactive), ACTOR)
-        .await
-        .expect("deactivated");
-    let archived = h
-        .service
-        .archive(&created.id, ACTOR)
-        .await
-        .expect("archived");
+    h.update(
+        &created.id,
+        UpdatePromoCodeInput {
+            max_redemptions: Patch::Set(20),
+            ..UpdatePromoCodeInput::default()
+        },
+    )
+    .await;
+    h.update(&created.id, status(PromoCodeStatus::Inactive))
+        .await;
+    let archived = h.archive(&created.id).await;
     assert_eq!(archived.status, PromoCodeStatus::Archived);
     // Fynn's PUT replaces the whole coupon: every field, every time.
     assert_eq!(
@@ -264,29 +246,21 @@ async fn whop_create_update_deactivate_archive(db: TestDb) {
         })]
     );
 
-    h.service
-        .update(
-            &created.id,
-            UpdatePromoCodeInput {
-                max_redemptions: Patch::Set(60),
-                restrictions: Some(RestrictionsInput {
-                    plan_ids: Some(Vec::new()),
-                    ..RestrictionsInput::default()
-                }),
-                ..UpdatePromoCodeInput::default()
-            },
-            ACTOR,
-        )
-        .await
-        .expect("updated");
-    h.service
-        .update(&created.id, status(PromoCodeStatus::Inactive), ACTOR)
-        .await
-        .expect("deactivated");
-    h.service
-        .archive(&created.id, ACTOR)
-        .await
-        .expect("archived");
+    h.update(
+        &created.id,
+        UpdatePromoCodeInput {
+            max_redemptions: Patch::Set(60),
+            restrictions: Some(RestrictionsInput {
+                plan_ids: Some(Vec::new()),
+                ..RestrictionsInput::default()
+            }),
+            ..UpdatePromoCodeInput::default()
+        },
+    )
+    .await;
+    h.update(&created.id, status(PromoCodeStatus::Inactive))
+        .await;
+    h.archive(&created.id).await;
     // Stock goes only with the change of the limit, computed from Whop's own uses.
     let update = |status: &str| json!({ "status": status, "plan_ids": [], "metadata": { "campaign": "spring" } });
     let mut limit = update("active");
@@ -782,10 +756,7 @@ async fn lists_filter_sort_and_page(db: TestDb) {
         .await
         .expect("get")
         .expect("exists");
-    h.service
-        .archive(&archived.id, ACTOR)
-        .await
-        .expect("archived");
+    h.archive(&archived.id).await;
 
     let list = |query: ListQuery| {
         let service = h.service.clone();
@@ -1003,18 +974,13 @@ async fn validation_gives_the_reason(db: TestDb) {
         reason(check("TWICE-ONLY", None, None).await),
         Some("EXHAUSTED")
     );
-    h.service
-        .update(&created.id, status(PromoCodeStatus::Inactive), ACTOR)
-        .await
-        .expect("deactivated");
+    h.update(&created.id, status(PromoCodeStatus::Inactive))
+        .await;
     assert_eq!(
         reason(check("CHECK-ME", None, None).await),
         Some("INACTIVE")
     );
-    h.service
-        .archive(&created.id, ACTOR)
-        .await
-        .expect("archived");
+    h.archive(&created.id).await;
     assert_eq!(
         reason(check("CHECK-ME", None, None).await),
         Some("ARCHIVED")

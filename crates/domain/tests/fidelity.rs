@@ -141,17 +141,14 @@ async fn whop_limit_change_counts_redemptions_made_since_the_last_sync(db: TestD
     h.sandbox.state().clear_journal();
     let mut metadata = serde_json::Map::new();
     metadata.insert("campaign".into(), json!("spring"));
-    h.service
-        .update(
-            &created.id,
-            UpdatePromoCodeInput {
-                metadata: Some(Value::Object(metadata)),
-                ..UpdatePromoCodeInput::default()
-            },
-            ACTOR,
-        )
-        .await
-        .expect("metadata changed");
+    h.update(
+        &created.id,
+        UpdatePromoCodeInput {
+            metadata: Some(Value::Object(metadata)),
+            ..UpdatePromoCodeInput::default()
+        },
+    )
+    .await;
     let updates = bodies(&h, Emulated::Whop, "update_promo_code");
     assert_eq!(updates.len(), 1, "{updates:?}");
     assert!(
@@ -159,17 +156,14 @@ async fn whop_limit_change_counts_redemptions_made_since_the_last_sync(db: TestD
         "a metadata-only update must not touch stock: {updates:?}"
     );
 
-    h.service
-        .update(
-            &created.id,
-            UpdatePromoCodeInput {
-                max_redemptions: Patch::Set(8),
-                ..UpdatePromoCodeInput::default()
-            },
-            ACTOR,
-        )
-        .await
-        .expect("limit changed");
+    h.update(
+        &created.id,
+        UpdatePromoCodeInput {
+            max_redemptions: Patch::Set(8),
+            ..UpdatePromoCodeInput::default()
+        },
+    )
+    .await;
     let mut more = 0;
     while more < 20 && redeem(&h, Emulated::Whop, "TENUSES") {
         more += 1;
@@ -204,20 +198,17 @@ async fn whop_plans_documented_as_a_string_are_kept(db: TestDb) {
         .expect("imported");
     assert_eq!(imported.restrictions.plan_ids, ["plan_a", "plan_b"]);
     // Written back in the documented form (`plan_ids`, string[]), and no drift after.
-    h.service
-        .update(
-            &imported.id,
-            UpdatePromoCodeInput {
-                restrictions: Some(RestrictionsInput {
-                    plan_ids: Some(vec!["plan_c".into()]),
-                    ..RestrictionsInput::default()
-                }),
-                ..UpdatePromoCodeInput::default()
-            },
-            ACTOR,
-        )
-        .await
-        .expect("plans changed");
+    h.update(
+        &imported.id,
+        UpdatePromoCodeInput {
+            restrictions: Some(RestrictionsInput {
+                plan_ids: Some(vec!["plan_c".into()]),
+                ..RestrictionsInput::default()
+            }),
+            ..UpdatePromoCodeInput::default()
+        },
+    )
+    .await;
     let updates = bodies(&h, Emulated::Whop, "update_promo_code");
     assert_eq!(updates.last().expect("sent")["plan_ids"], json!(["plan_c"]));
     let report = h
@@ -303,18 +294,15 @@ async fn fynn_updates_keep_what_fynn_holds(db: TestDb) {
         .await
         .expect("changed on Fynn");
 
-    h.service
-        .update(
-            &created.id,
-            UpdatePromoCodeInput {
-                name: Some("Renamed".into()),
-                max_redemptions: Patch::Set(50),
-                ..UpdatePromoCodeInput::default()
-            },
-            ACTOR,
-        )
-        .await
-        .expect("updated");
+    h.update(
+        &created.id,
+        UpdatePromoCodeInput {
+            name: Some("Renamed".into()),
+            max_redemptions: Patch::Set(50),
+            ..UpdatePromoCodeInput::default()
+        },
+    )
+    .await;
     let after = fynn_detail(&h, &id).await;
     assert_eq!(after["name"], json!("Renamed"));
     assert_eq!(after["maxRedemptions"], json!(50));
@@ -625,17 +613,14 @@ async fn sync_refreshes_provider_status(db: TestDb) {
     assert_eq!(valid(Some(Provider::Whop)).await, None);
     // An update is not blocked by the provider that lost the code: it stays DELETED there.
     let renamed = h
-        .service
         .update(
             &code.id,
             UpdatePromoCodeInput {
                 name: Some("Still here".into()),
                 ..UpdatePromoCodeInput::default()
             },
-            ACTOR,
         )
-        .await
-        .expect("an update goes through");
+        .await;
     assert_eq!(
         renamed.provider(Provider::Fynn).expect("link").state,
         SyncState::DeletedOnProvider

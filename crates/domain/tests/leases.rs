@@ -146,11 +146,7 @@ async fn a_holder_that_lost_its_lease_cannot_overwrite_the_next_holders_outcome(
         FaultKind::Status { status: 503 },
         1,
     ));
-    let paused = h
-        .service
-        .update(&code.id, pause(), ACTOR)
-        .await
-        .expect("stored; Whop pending");
+    let paused = h.update(&code.id, pause()).await;
     assert_eq!(paused.providers[0].state, SyncState::Pending);
     h.sandbox.state().clear_journal();
     h.sandbox.state().inject(fault(

@@ -15,7 +15,7 @@ use std::time::Duration;
 use promohub_sandbox::{Provider as SandboxProvider, RunningSandbox, SandboxConfig};
 
 use promohub_domain::model::{
-    CreatePromoCodeInput, DiscountInput, DiscountType, PromoCode, Provider,
+    CreatePromoCodeInput, DiscountInput, DiscountType, PromoCode, Provider, UpdatePromoCodeInput,
 };
 use promohub_domain::providers::limiter::RateLimit;
 use promohub_domain::providers::{ProviderConfig, Providers};
@@ -142,6 +142,22 @@ impl Harness {
         match self.service.create(input, ACTOR).await {
             Ok(created) => created,
             Err(e) => panic!("{code} was not created: {e:?}"),
+        }
+    }
+
+    /// Updates code `id` with `input` as [`ACTOR`]; the stored code. A refusal fails the test.
+    pub async fn update(&self, id: &str, input: UpdatePromoCodeInput) -> PromoCode {
+        match self.service.update(id, input, ACTOR).await {
+            Ok(updated) => updated,
+            Err(e) => panic!("{id} was not updated: {e:?}"),
+        }
+    }
+
+    /// Archives code `id` as [`ACTOR`]; the stored code. A refusal fails the test.
+    pub async fn archive(&self, id: &str) -> PromoCode {
+        match self.service.archive(id, ACTOR).await {
+            Ok(archived) => archived,
+            Err(e) => panic!("{id} was not archived: {e:?}"),
         }
     }
 
