@@ -286,6 +286,15 @@ async fn codes_that_exist_are_skipped(db: TestDb) {
     assert_eq!(all, 36, "30 taken + 6 made");
 }
 
+/// One runner pass in its own task (it runs the next job to its end), never told to stop.
+fn spawn_runner(service: &PromoService) -> tokio::task::JoinHandle<Result<bool, ServiceError>> {
+    let service = service.clone();
+    tokio::spawn(async move {
+        let (_keep, stopped) = watch::channel(false);
+        service.run_next_bulk_job(&stopped).await
+    })
+}
+
 async fn cancel_stops_a_job(db: TestDb) {
     let h = Harness::start(db).await;
     let accepted = h
@@ -293,13 +302,7 @@ async fn cancel_stops_a_job(db: TestDb) {
         .generate(job(100_000, "BIG-********", &[Provider::Whop]), "ops")
         .await
         .expect("accepted");
-    let runner = {
-        let service = h.service.clone();
-        tokio::spawn(async move {
-            let (_keep, stopped) = watch::channel(false);
-            service.run_next_bulk_job(&stopped).await
-        })
-    };
+    let runner = spawn_runner(&h.service);
     wait_for(&h.service, &accepted.id, Duration::from_secs(60), |j| {
         j.created >= 1000
     })
@@ -347,13 +350,7 @@ async fn a_restart_resumes_and_writes_nothing_twice(db: TestDb) {
         .generate(job(total, "R-********", &[Provider::Whop]), "ops")
         .await
         .expect("accepted");
-    let first = {
-        let service = h.service.clone();
-        tokio::spawn(async move {
-            let (_keep, stopped) = watch::channel(false);
-            service.run_next_bulk_job(&stopped).await
-        })
-    };
+    let first = spawn_runner(&h.service);
     wait_for(&h.service, &accepted.id, Duration::from_secs(60), |j| {
         j.created >= 1000
     })

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{Duration, SubsecRound, Utc};
 use promohub_domain::*;
-use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, Redemption};
+use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated};
 use promohub_test_support::on_both_databases;
 use promohub_test_support::{ACTOR, Harness, TestDb};
 use serde_json::{Value, json};
@@ -610,16 +610,7 @@ async fn an_update_a_provider_rejects_changes_nothing(db: TestDb) {
     let created = h
         .create(percent("REDEEMED", 10.0, &[Provider::Whop, Provider::Fynn]))
         .await;
-    h.sandbox
-        .state()
-        .redeem(
-            Emulated::Fynn,
-            &Redemption {
-                code: Some("REDEEMED".into()),
-                ..Redemption::default()
-            },
-        )
-        .expect("redeemed on Fynn");
+    assert!(h.redeem(Emulated::Fynn, "REDEEMED"), "redeemed on Fynn");
     h.sandbox.state().clear_journal();
     let error = h
         .service
@@ -955,16 +946,7 @@ async fn validation_gives_the_reason(db: TestDb) {
     h.create(twice).await;
     assert_eq!(reason(check("TWICE-ONLY", None, None).await), None);
     for _ in 0..2 {
-        h.sandbox
-            .state()
-            .redeem(
-                Emulated::Whop,
-                &Redemption {
-                    code: Some("TWICE-ONLY".into()),
-                    ..Redemption::default()
-                },
-            )
-            .expect("redeemed");
+        assert!(h.redeem(Emulated::Whop, "TWICE-ONLY"), "redeemed");
     }
     h.service
         .sync_from_providers(Some(Provider::Whop))

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use promohub_domain::*;
-use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, Redemption};
+use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated};
 use promohub_test_support::on_both_databases;
 use promohub_test_support::{ACTOR, Harness, Options, TestDb, drain};
 use serde_json::{Value, json};
@@ -40,19 +40,6 @@ fn fault(provider: Emulated, operation: &str, kind: FaultKind, times: Option<u32
         times,
         apply: false,
     }
-}
-
-fn redeem(h: &Harness, provider: Emulated, code: &str) -> bool {
-    h.sandbox
-        .state()
-        .redeem(
-            provider,
-            &Redemption {
-                code: Some(code.into()),
-                ..Redemption::default()
-            },
-        )
-        .is_ok()
 }
 
 fn whop_client(h: &Harness) -> promohub_clients::whop::Client {
@@ -135,7 +122,7 @@ async fn whop_limit_change_counts_redemptions_made_since_the_last_sync(db: TestD
         .await;
     // 4 redemptions on Whop that PromoHub has not synced.
     for _ in 0..4 {
-        assert!(redeem(&h, Emulated::Whop, "TENUSES"));
+        assert!(h.redeem(Emulated::Whop, "TENUSES"));
     }
     // A metadata-only change sends no stock at all.
     h.sandbox.state().clear_journal();
@@ -165,7 +152,7 @@ async fn whop_limit_change_counts_redemptions_made_since_the_last_sync(db: TestD
     )
     .await;
     let mut more = 0;
-    while more < 20 && redeem(&h, Emulated::Whop, "TENUSES") {
+    while more < 20 && h.redeem(Emulated::Whop, "TENUSES") {
         more += 1;
     }
     assert_eq!(
@@ -413,7 +400,7 @@ async fn fynn_redeemed_coupons_are_never_reported_retired(db: TestDb) {
     let h = Harness::start(db).await;
     // Archive: a redeemed Fynn coupon cannot be changed, so archiving says so, changes nothing.
     let code = h.create(percent("REDEEMED", &[Provider::Fynn])).await;
-    assert!(redeem(&h, Emulated::Fynn, "REDEEMED"));
+    assert!(h.redeem(Emulated::Fynn, "REDEEMED"));
     let err = h
         .service
         .archive(&code.id, ACTOR)
@@ -447,7 +434,7 @@ async fn fynn_redeemed_coupons_are_never_reported_retired(db: TestDb) {
             .await
     });
     let until = tokio::time::Instant::now() + Duration::from_secs(2);
-    while !redeem(&h, Emulated::Fynn, "UNDOME") {
+    while !h.redeem(Emulated::Fynn, "UNDOME") {
         assert!(tokio::time::Instant::now() < until, "coupon never appeared");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use promohub_domain::providers::limiter::RateLimit;
 use promohub_domain::*;
-use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated, Redemption};
+use promohub_sandbox::{FaultKind, FaultSpec, Provider as Emulated};
 use promohub_test_support::on_both_databases;
 use promohub_test_support::{ACTOR, Harness, Options, TestDb, drain};
 use serde_json::{Value, json};
@@ -551,16 +551,7 @@ async fn sync_imports_refreshes_and_reports_drift(db: TestDb) {
     .expect("body");
     whop.create_promo_code(&theirs).await.expect("made on Whop");
     for _ in 0..2 {
-        h.sandbox
-            .state()
-            .redeem(
-                Emulated::Whop,
-                &Redemption {
-                    code: Some("OURS".into()),
-                    ..Redemption::default()
-                },
-            )
-            .expect("redeemed");
+        assert!(h.redeem(Emulated::Whop, "OURS"), "redeemed");
     }
 
     let report = h.service.sync_from_providers(None).await.expect("sync");

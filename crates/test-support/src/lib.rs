@@ -161,6 +161,21 @@ impl Harness {
         }
     }
 
+    /// A redemption of `code` at `provider`, as a customer's checkout makes it there; whether
+    /// the provider took it.
+    pub fn redeem(&self, provider: SandboxProvider, code: &str) -> bool {
+        self.sandbox
+            .state()
+            .redeem(
+                provider,
+                &promohub_sandbox::Redemption {
+                    code: Some(code.into()),
+                    ..promohub_sandbox::Redemption::default()
+                },
+            )
+            .is_ok()
+    }
+
     /// A second service on the same database and sandbox: another process, or this one after
     /// a restart.
     pub async fn another_process(&self) -> PromoService {
