@@ -24,6 +24,17 @@ pub const WRITER_ACTOR: &str = "write-token-1";
 
 /// How long a server may take to answer `/readyz`: a loaded CI machine migrates slowly.
 const START_WITHIN: Duration = Duration::from_secs(30);
+/// How long one request of a test, or a graceful stop, may take before the test fails: no
+/// test waits without end on a server that stalled.
+const REQUEST_WITHIN: Duration = Duration::from_secs(30);
+
+/// An HTTP client whose every request has a deadline.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_WITHIN)
+        .build()
+        .expect("an HTTP client builds")
+}
 
 /// A server's configuration for tests: the three providers at `sandbox`, [`WRITER`] and
 /// [`READER`], retries in milliseconds, no periodic pull (a test pulls when it means to).
@@ -99,7 +110,10 @@ impl InProcessServer {
             let _ = stop.send(());
         }
         match self.task.take() {
-            Some(task) => task.await.expect("server task"),
+            Some(task) => tokio::time::timeout(REQUEST_WITHIN, task)
+                .await
+                .unwrap_or_else(|_| panic!("the server did not stop within {REQUEST_WITHIN:?}"))
+                .expect("server task"),
             None => Ok(()),
         }
     }
@@ -145,7 +159,7 @@ impl TestServer {
             addr: server.addr,
             server,
             sandbox,
-            http: reqwest::Client::new(),
+            http: http_client(),
             db,
         }
     }
@@ -216,7 +230,7 @@ impl TestServer {
 
 /// POSTs a GraphQL request to the server at `base` with `token`; the JSON body.
 pub async fn graphql_body(base: &str, token: &str, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
+    http_client()
         .post(format!("{base}/graphql"))
         .bearer_auth(token)
         .json(&json!({ "query": query, "variables": variables }))
@@ -238,7 +252,7 @@ pub async fn graphql_data(base: &str, token: &str, query: &str, variables: Value
 /// Polls `base`/readyz until it answers 200; panics when `exited()` says the server is gone
 /// or after `within`.
 pub async fn wait_until_ready(base: &str, within: Duration, mut exited: impl FnMut() -> bool) {
-    let http = reqwest::Client::new();
+    let http = http_client();
     let deadline = tokio::time::Instant::now() + within;
     loop {
         if let Ok(r) = http.get(format!("{base}/readyz")).send().await
@@ -258,7 +272,7 @@ pub async fn wait_until_ready(base: &str, within: Duration, mut exited: impl FnM
 /// Polls `/metrics` of `addr` until the sample `name` reads `value` (e.g. a subscription is
 /// registered, LISTEN is up); panics after `within` with the last reading.
 pub async fn wait_for_metric(addr: SocketAddr, name: &str, value: u64, within: Duration) {
-    let http = reqwest::Client::new();
+    let http = http_client();
     let prefix = format!("{name} ");
     let end = tokio::time::Instant::now() + within;
     loop {
