@@ -56,12 +56,7 @@ async fn create(addr: SocketAddr, code: &str) -> String {
 }
 
 async fn rename(addr: SocketAddr, id: &str, name: &str) {
-    write(
-        addr,
-        "mutation($id: ID!, $name: String!) { updatePromoCode(id: $id, input: { name: $name }) { userErrors { message } } }",
-        json!({ "id": id, "name": name }),
-    )
-    .await;
+    history_events::rename(addr, WRITER, id, name).await;
 }
 
 const CODE_CHANGED: &str = "subscription($id: ID) { promoCodeChanged(id: $id) { id action version promoCode { code name status } } }";

@@ -65,12 +65,7 @@ async fn write(addr: SocketAddr, query: &str, variables: Value) -> Value {
 }
 
 async fn rename(addr: SocketAddr, id: &str, name: &str) {
-    write(
-        addr,
-        "mutation($id: ID!, $name: String!) { updatePromoCode(id: $id, input: { name: $name }) { userErrors { message } } }",
-        json!({ "id": id, "name": name }),
-    )
-    .await;
+    history_events::rename(addr, TOKEN, id, name).await;
 }
 
 const CHANGED: &str = "subscription { promoCodeChanged { id action version } }";

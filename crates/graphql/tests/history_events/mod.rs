@@ -1,10 +1,12 @@
 //! Shared by tests/subscriptions.rs and tests/subscriptions_replicas.rs: a `promoCodeChanged`
-//! event's `historyEntry` held against what `PromoCode.history(first: 1)` answers afterwards.
+//! event's `historyEntry` held against what `PromoCode.history(first: 1)` answers afterwards,
+//! and the change both files make to produce events.
 
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 
+use promohub_test_support::server;
 use serde_json::{Value, json};
 
 /// Every field of a history entry, as a client showing the history asks them.
@@ -23,19 +25,21 @@ pub async fn edges(addr: SocketAddr, token: &str, id: &str, first: usize) -> Vec
     let query = format!(
         "query($id: ID!, $first: Int) {{ promoCode(id: $id) {{ history(first: $first) {{ edges {{ cursor node {{ {ENTRY} }} }} }} }} }}"
     );
-    let body: Value = reqwest::Client::new()
-        .post(format!("http://{addr}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": { "id": id, "first": first } }))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
-    assert!(body.get("errors").is_none(), "{body}");
-    let edges = body["data"]["promoCode"]["history"]["edges"].as_array();
+    let variables = json!({ "id": id, "first": first });
+    let data = server::graphql_data(&format!("http://{addr}"), token, &query, variables).await;
+    let edges = data["promoCode"]["history"]["edges"].as_array();
     edges.cloned().unwrap_or_default()
+}
+
+/// Renames code `id` through the API at `addr` with `token`.
+pub async fn rename(addr: SocketAddr, token: &str, id: &str, name: &str) {
+    server::graphql_data(
+        &format!("http://{addr}"),
+        token,
+        "mutation($id: ID!, $name: String!) { updatePromoCode(id: $id, input: { name: $name }) { userErrors { message } } }",
+        json!({ "id": id, "name": name }),
+    )
+    .await;
 }
 
 /// The history action an event's (audit log) action is listed as.
